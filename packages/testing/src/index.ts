@@ -1,0 +1,6 @@
+/**
+ * @larder/testing: conformance suites for Larder backends, seeded data generators and
+ * service finders for tests.
+ * @packageDocumentation
+ */
+export * from './services.js'

@@ -1,0 +1,18 @@
+/**
+ * `pnpm emulator <name> --port N`: starts one test stand-in and serves until killed.
+ * Each emulator registers itself in the table below.
+ */
+const emulators: Record<string, (argv: string[]) => Promise<void>> = {}
+
+async function main(): Promise<void> {
+  const [name, ...rest] = process.argv.slice(2)
+  const run = name ? emulators[name] : undefined
+  if (!run) {
+    const known = Object.keys(emulators).join('|') || '(none yet)'
+    process.stderr.write(`usage: pnpm emulator ${known} [--port N]\n`)
+    process.exit(2)
+  }
+  await run(rest)
+}
+
+await main()
