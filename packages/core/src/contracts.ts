@@ -1,0 +1,227 @@
+/**
+ * The backend contracts. Each is an interface plus, where useful, a base class with safe
+ * defaults, so that adding a method later breaks no backend (Kysely's `DialectAdapterBase`).
+ */
+import type * as arrow from 'apache-arrow'
+import type { EpochMicros } from './duration.js'
+import type { Logger } from './logger.js'
+import type { EntityTable, RetrievalPlan } from './retrieval.js'
+import type { EntitySpec, FeatureViewSpec, SourceSpec } from './spec.js'
+import type { ValueTypeName } from './types.js'
+
+/** What a backend is told about the repo it serves. */
+export interface StoreContext {
+  /** The project name (namespaces keys and tables). */
+  project: string
+  /** Absolute path of the feature repo; relative paths in sources resolve against it. */
+  repoPath: string
+  logger: Logger
+}
+
+/** The result of a historical retrieval, in the form the caller wants. */
+export interface RetrievalJob {
+  /** The joined table (entity columns, then features). */
+  toArrow(): Promise<arrow.Table>
+  /** The joined rows as objects (int64 as bigint, timestamps as Date). */
+  toRows(): Promise<Record<string, unknown>[]>
+  /** Writes the result to a Parquet file. */
+  toParquet?(path: string): Promise<void>
+  /** The SQL that computes the result, for stores that run SQL. */
+  toSql?(): string
+}
+
+/** Columns of `pullLatest` / `pullAll` batches beyond join keys and features. */
+export const EVENT_TS_COLUMN = '__event_ts'
+export const CREATED_TS_COLUMN = '__created_ts'
+
+/** A read of a view's source for materialization. */
+export interface PullRequest {
+  view: FeatureViewSpec
+  /** Join keys (larder names). */
+  joinKeys: string[]
+  /** Features (larder names). */
+  features: string[]
+  /** Inclusive bounds on the event timestamp, epoch micros. */
+  start: EpochMicros
+  end: EpochMicros
+}
+
+/** Declared abilities of an offline store; conformance suites skip by them. */
+export interface OfflineStoreCapabilities {
+  /** Accepts entity tables as SQL or table names. */
+  sqlEntityTable?: boolean
+  /** Supports `writeBatch` (offline push). */
+  offlineWrite?: boolean
+  /** Accepts entity tables as Parquet/CSV paths. */
+  fileEntityTable?: boolean
+}
+
+/** Column names and value types of a source, as a store reads them. */
+export type SourceSchema = Array<{
+  name: string
+  valueType: ValueTypeName | undefined
+  rawType: string
+}>
+
+/**
+ * Where historical feature data lives and is joined. Implemented by `@larder/file`,
+ * `@larder/bigquery`...
+ */
+export interface OfflineStore {
+  /** Backend name for messages, e.g. `file`. */
+  readonly name: string
+  readonly capabilities: OfflineStoreCapabilities
+  /** Source kinds this store reads (`file`, `bigquery`...). */
+  readonly sourceKinds: readonly string[]
+  /** Called once by the feature store before any other call. */
+  configure(context: StoreContext): void
+  /** Builds a training set; the plan is already validated against the entity table. */
+  getHistoricalFeatures(entityTable: EntityTable, plan: RetrievalPlan): Promise<RetrievalJob>
+  /**
+   * Latest row per entity key with `start <= event_ts <= end` (winner rule), as record
+   * batches of join keys, features, `__event_ts` and `__created_ts` (epoch-micro timestamps).
+   */
+  pullLatest(request: PullRequest): AsyncIterable<arrow.RecordBatch>
+  /** Every row with `start <= event_ts <= end`, same columns as `pullLatest`. */
+  pullAll(request: PullRequest): AsyncIterable<arrow.RecordBatch>
+  /** Appends rows (larder names) to a view's source. Capability `offlineWrite`. */
+  writeBatch?(source: SourceSpec, table: arrow.Table): Promise<void>
+  /** Columns and types of a source, for apply-time validation and schema inference. */
+  sourceSchema(source: SourceSpec): Promise<SourceSchema>
+  /** Checks that a source exists and is readable; throws a LarderError naming it otherwise. */
+  validateSource(source: SourceSpec): Promise<void>
+  /** Column names and types of an entity table given as a file or SQL. */
+  entityTableSchema?(entityTable: EntityTable): Promise<SourceSchema>
+  close(): Promise<void>
+}
+
+/** One row to write online. */
+export interface OnlineRow {
+  /** Serialized entity key (Feast v3, see `serializeEntityKey`). */
+  key: Uint8Array
+  /** Values aligned with the `features` of the write (int64 bigint, timestamps epoch-micro bigint). */
+  values: unknown[]
+  eventTs: EpochMicros
+  createdTs: EpochMicros | null
+}
+
+/** A stored row as read back. */
+export interface OnlineValue {
+  /** Values aligned with the requested features. */
+  values: unknown[]
+  eventTs: EpochMicros
+}
+
+/** Declared abilities of an online store. */
+export interface OnlineStoreCapabilities {
+  /** Expires keys on its own (beyond the OUTSIDE_MAX_AGE check core always does). */
+  keyTtl?: boolean
+  /** Safe to write from several processes at once. */
+  concurrentWriters?: boolean
+}
+
+/** Where the latest feature values live for low-latency reads. */
+export interface OnlineStore {
+  readonly name: string
+  readonly capabilities: OnlineStoreCapabilities
+  configure(context: StoreContext): void
+  /** Creates what `keep` views need, drops what `drop` views had (called by apply). */
+  update(change: {
+    keep: FeatureViewSpec[]
+    drop: FeatureViewSpec[]
+    entities: EntitySpec[]
+  }): Promise<void>
+  /**
+   * Writes rows for the given features of a view, each only if it wins against the stored
+   * row (greater event_ts, or equal event_ts and greater created_ts). Returns rows written.
+   */
+  writeBatch(view: FeatureViewSpec, features: string[], rows: OnlineRow[]): Promise<number>
+  /** Reads keys; result aligned with `keys`, `undefined` where no row exists. */
+  read(
+    view: FeatureViewSpec,
+    keys: Uint8Array[],
+    features: string[],
+  ): Promise<Array<OnlineValue | undefined>>
+  /** Removes everything of these views. */
+  teardown(views: FeatureViewSpec[]): Promise<void>
+  close(): Promise<void>
+}
+
+/**
+ * Defaults for online stores: no capabilities, no-op configure, `Symbol.asyncDispose` over
+ * `close()`. Extend it so that methods added to the contract later get safe defaults.
+ */
+export abstract class OnlineStoreBase implements OnlineStore {
+  abstract readonly name: string
+  readonly capabilities: OnlineStoreCapabilities = {}
+  protected context: StoreContext | undefined
+  configure(context: StoreContext): void {
+    this.context = context
+  }
+  abstract update(change: {
+    keep: FeatureViewSpec[]
+    drop: FeatureViewSpec[]
+    entities: EntitySpec[]
+  }): Promise<void>
+  abstract writeBatch(view: FeatureViewSpec, features: string[], rows: OnlineRow[]): Promise<number>
+  abstract read(
+    view: FeatureViewSpec,
+    keys: Uint8Array[],
+    features: string[],
+  ): Promise<Array<OnlineValue | undefined>>
+  abstract teardown(views: FeatureViewSpec[]): Promise<void>
+  abstract close(): Promise<void>
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+}
+
+/** Defaults for offline stores (see {@link OnlineStoreBase}). */
+export abstract class OfflineStoreBase implements OfflineStore {
+  abstract readonly name: string
+  readonly capabilities: OfflineStoreCapabilities = {}
+  abstract readonly sourceKinds: readonly string[]
+  protected context: StoreContext | undefined
+  configure(context: StoreContext): void {
+    this.context = context
+  }
+  abstract getHistoricalFeatures(
+    entityTable: EntityTable,
+    plan: RetrievalPlan,
+  ): Promise<RetrievalJob>
+  abstract pullLatest(request: PullRequest): AsyncIterable<arrow.RecordBatch>
+  abstract pullAll(request: PullRequest): AsyncIterable<arrow.RecordBatch>
+  abstract sourceSchema(source: SourceSpec): Promise<SourceSchema>
+  async validateSource(source: SourceSpec): Promise<void> {
+    await this.sourceSchema(source)
+  }
+  abstract close(): Promise<void>
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+}
+
+/**
+ * How a backend's source is described as data: checks a spec's backend-specific fields at
+ * definition time. The registry stores specs, never code.
+ */
+export interface SourceKind<S extends SourceSpec = SourceSpec> {
+  readonly kind: string
+  /** Throws a LarderError naming the bad field. */
+  validate(spec: S): void
+}
+
+/** A batch of decoded stream records with the positions to commit after it is written. */
+export interface StreamBatch {
+  rows: Record<string, unknown>[]
+  /** Opaque positions (partition/offset, shard/sequence) to commit after the write. */
+  commit(): Promise<void>
+}
+
+/** Reads a stream source (Kafka, Kinesis) and hands batches to core's ingestion. */
+export interface StreamConsumer {
+  readonly name: string
+  /** Starts consuming; `onBatch` resolves once the batch is written, then positions commit. */
+  start(onBatch: (batch: StreamBatch) => Promise<void>): Promise<void>
+  stop(): Promise<void>
+}

@@ -1,0 +1,136 @@
+/**
+ * Durations (TTL, windows, watermark delay) and times, per SEMANTICS.md: a number of seconds,
+ * an ISO-8601 duration (`PT1H`, `P1D`, `P1DT2H30M`) or `{ days, hours, minutes, seconds }`.
+ */
+import { LarderError } from './errors.js'
+
+/** A duration as users write it. */
+export type Duration =
+  | number
+  | string
+  | { days?: number; hours?: number; minutes?: number; seconds?: number }
+
+/**
+ * Normalizes a duration to seconds (fractional seconds allowed, microsecond precision).
+ * @throws LarderError INVALID_DEFINITION naming `what` when malformed or negative.
+ */
+export function durationToSeconds(value: Duration, what = 'duration'): number {
+  let seconds: number
+  if (typeof value === 'number') {
+    seconds = value
+  } else if (typeof value === 'string') {
+    const m =
+      /^P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/.exec(
+        value,
+      )
+    if (!m || value === 'P' || value.endsWith('T')) {
+      throw new LarderError(
+        'INVALID_DEFINITION',
+        `${what} '${value}' is not an ISO-8601 duration (e.g. PT1H, P1D, P1DT12H)`,
+      )
+    }
+    const [, w, d, h, min, s] = m
+    seconds =
+      Number(w ?? 0) * 604800 +
+      Number(d ?? 0) * 86400 +
+      Number(h ?? 0) * 3600 +
+      Number(min ?? 0) * 60 +
+      Number(s ?? 0)
+  } else if (value && typeof value === 'object') {
+    const known = new Set(['days', 'hours', 'minutes', 'seconds'])
+    for (const key of Object.keys(value)) {
+      if (!known.has(key)) {
+        throw new LarderError(
+          'INVALID_DEFINITION',
+          `${what} has unknown field '${key}' (use days, hours, minutes, seconds)`,
+        )
+      }
+    }
+    seconds =
+      (value.days ?? 0) * 86400 +
+      (value.hours ?? 0) * 3600 +
+      (value.minutes ?? 0) * 60 +
+      (value.seconds ?? 0)
+  } else {
+    throw new LarderError(
+      'INVALID_DEFINITION',
+      `${what} must be seconds, an ISO-8601 duration or { days, hours, minutes, seconds }`,
+    )
+  }
+  if (!Number.isFinite(seconds) || seconds < 0) {
+    throw new LarderError(
+      'INVALID_DEFINITION',
+      `${what} must be a finite duration >= 0, got ${JSON.stringify(value)}`,
+    )
+  }
+  return Math.round(seconds * 1e6) / 1e6
+}
+
+/** Microseconds since the Unix epoch, the exact internal representation of an instant. */
+export type EpochMicros = bigint
+
+/**
+ * Parses a time as users write it on the command line or in JSON: ISO-8601 (a string without
+ * zone is UTC), `now`, a Date, or epoch microseconds as bigint. Microseconds are kept.
+ * @throws LarderError INVALID_INPUT naming `what`.
+ */
+export function parseTime(
+  value: string | Date | bigint,
+  what = 'time',
+  now: () => Date = () => new Date(),
+): EpochMicros {
+  if (typeof value === 'bigint') return value
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime()))
+      throw new LarderError('INVALID_INPUT', `${what} is an invalid Date`)
+    return BigInt(value.getTime()) * 1000n
+  }
+  const text = value.trim()
+  if (text === 'now') return BigInt(now().getTime()) * 1000n
+  const m =
+    /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?)?\s*(Z|[+-]\d{2}:?\d{2})?$/i.exec(
+      text,
+    )
+  if (!m) {
+    throw new LarderError(
+      'INVALID_INPUT',
+      `${what} '${value}' is not an ISO-8601 time (e.g. 2026-01-31T12:00:00Z) or 'now'`,
+    )
+  }
+  const [, y, mo, d, h, mi, s, frac, zone] = m
+  const ms = Date.UTC(
+    Number(y),
+    Number(mo) - 1,
+    Number(d),
+    Number(h ?? 0),
+    Number(mi ?? 0),
+    Number(s ?? 0),
+  )
+  const check = new Date(ms)
+  if (
+    Number.isNaN(ms) ||
+    check.getUTCDate() !== Number(d) ||
+    check.getUTCMonth() !== Number(mo) - 1 ||
+    Number(h ?? 0) > 23 ||
+    Number(mi ?? 0) > 59 ||
+    Number(s ?? 0) > 59
+  ) {
+    throw new LarderError('INVALID_INPUT', `${what} '${value}' is not a valid date and time`)
+  }
+  let micros = BigInt(ms) * 1000n + BigInt((frac ?? '').padEnd(6, '0').slice(0, 6) || '0')
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const zm = /^([+-])(\d{2}):?(\d{2})$/.exec(zone)!
+    const offset = (Number(zm[2]) * 60 + Number(zm[3])) * 60_000_000
+    micros -= BigInt(zm[1] === '-' ? -offset : offset)
+  }
+  return micros
+}
+
+/** Formats epoch microseconds as RFC 3339 UTC with `Z` (microseconds shown when non-zero). */
+export function formatTime(micros: EpochMicros): string {
+  const ms = micros / 1000n
+  const rem = Number(((micros % 1_000_000n) + 1_000_000n) % 1_000_000n)
+  const iso = new Date(Number(micros >= 0n ? ms : (micros - 999n) / 1000n)).toISOString()
+  const base = iso.slice(0, 19)
+  return rem === 0 ? `${base}Z` : `${base}.${String(rem).padStart(6, '0')}Z`
+}
