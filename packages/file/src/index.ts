@@ -1,1 +1,20 @@
-export {}
+/**
+ * @larder/file: `fileSource` (Parquet/CSV files, folders, globs, hive partitions) and
+ * `fileOfflineStore` (historical retrieval, materialization reads and offline pushes on an
+ * embedded DuckDB).
+ * @packageDocumentation
+ */
+export {
+  type FileFormat,
+  type FileSourceOptions,
+  type FileSourceSpec,
+  fileSource,
+  fileSourceKind,
+  formatOfPath,
+  isFileSource,
+} from './file-source.js'
+export {
+  FileOfflineStore,
+  type FileOfflineStoreOptions,
+  fileOfflineStore,
+} from './file-offline-store.js'

@@ -1,0 +1,363 @@
+/**
+ * Moving data between Arrow and DuckDB without a row-object detour: DuckDB result chunks
+ * become Arrow record batches column by column (typed arrays for fixed-width types), and
+ * Arrow tables go into DuckDB through the appender, one data chunk at a time.
+ */
+import {
+  blobValue,
+  type DuckDBConnection,
+  DuckDBDataChunk,
+  type DuckDBResult,
+  type DuckDBType,
+  DuckDBVector,
+  type DuckDBValue,
+  listValue,
+  timestampTZValue,
+} from '@duckdb/node-api'
+import {
+  elementType,
+  fromArrowType,
+  LarderError,
+  type ScalarTypeName,
+  toArrowType,
+  type ValueTypeName,
+} from '@larder/core'
+import * as arrow from 'apache-arrow'
+import { sqlTypeOf } from './duck-types.js'
+import { ident } from './sql.js'
+
+/** One output column: its name and Larder value type. */
+export interface OutputColumn {
+  name: string
+  valueType: ValueTypeName
+}
+
+/**
+ * The select expression that reads `expr` as `type` in a form the Arrow builders take:
+ * timestamps as epoch microseconds (BIGINT), everything else cast to its DuckDB type.
+ */
+export function readExpression(expr: string, type: ValueTypeName): string {
+  if (type === 'timestamp') return `epoch_us(CAST(${expr} AS TIMESTAMPTZ))`
+  if (type === 'array<timestamp>')
+    return `list_transform(CAST(${expr} AS TIMESTAMPTZ[]), x -> epoch_us(x))`
+  return `CAST(${expr} AS ${sqlTypeOf(type)})`
+}
+
+function validity(values: readonly unknown[]): { bitmap: Uint8Array; nullCount: number } {
+  const bitmap = new Uint8Array((values.length + 7) >> 3)
+  let nullCount = 0
+  for (let i = 0; i < values.length; i++) {
+    if (values[i] === null || values[i] === undefined) nullCount++
+    else bitmap[i >> 3]! |= 1 << (i & 7)
+  }
+  return { bitmap, nullCount }
+}
+
+const encoder = new TextEncoder()
+
+function binaryData(
+  type: arrow.Utf8 | arrow.Binary,
+  values: readonly unknown[],
+  encode: (v: unknown) => Uint8Array,
+): arrow.Data {
+  const { bitmap, nullCount } = validity(values)
+  const offsets = new Int32Array(values.length + 1)
+  const parts: Uint8Array[] = []
+  let total = 0
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]
+    if (v !== null && v !== undefined) {
+      const bytes = encode(v)
+      parts.push(bytes)
+      total += bytes.length
+    }
+    offsets[i + 1] = total
+  }
+  const data = new Uint8Array(total)
+  let at = 0
+  for (const part of parts) {
+    data.set(part, at)
+    at += part.length
+  }
+  return arrow.makeData({
+    type,
+    length: values.length,
+    nullCount,
+    nullBitmap: nullCount ? bitmap : null,
+    valueOffsets: offsets,
+    data,
+  } as never)
+}
+
+function scalarData(type: ScalarTypeName, values: readonly unknown[]): arrow.Data {
+  const n = values.length
+  const arrowType = toArrowType(type)
+  const { bitmap, nullCount } = validity(values)
+  const nullBitmap = nullCount ? bitmap : null
+  const fixed = (data: ArrayLike<unknown>) =>
+    arrow.makeData({ type: arrowType, length: n, nullCount, nullBitmap, data } as never)
+  switch (type) {
+    case 'int32': {
+      const data = new Int32Array(n)
+      for (let i = 0; i < n; i++) data[i] = (values[i] as number | null) ?? 0
+      return fixed(data)
+    }
+    case 'float32': {
+      const data = new Float32Array(n)
+      for (let i = 0; i < n; i++) data[i] = (values[i] as number | null) ?? 0
+      return fixed(data)
+    }
+    case 'float64': {
+      const data = new Float64Array(n)
+      for (let i = 0; i < n; i++) data[i] = (values[i] as number | null) ?? 0
+      return fixed(data)
+    }
+    case 'int64':
+    case 'timestamp': {
+      const data = new BigInt64Array(n)
+      for (let i = 0; i < n; i++) data[i] = (values[i] as bigint | null) ?? 0n
+      return fixed(data)
+    }
+    case 'bool': {
+      const data = new Uint8Array((n + 7) >> 3)
+      for (let i = 0; i < n; i++) if (values[i] === true) data[i >> 3]! |= 1 << (i & 7)
+      return fixed(data)
+    }
+    case 'string':
+      return binaryData(arrowType as arrow.Utf8, values, (v) => encoder.encode(v as string))
+    case 'bytes':
+      return binaryData(arrowType as arrow.Binary, values, (v) => v as Uint8Array)
+  }
+}
+
+/** Arrow data of a Larder value type from JS values as DuckDB vectors give them. */
+export function buildData(type: ValueTypeName, values: readonly unknown[]): arrow.Data {
+  const element = elementType(type)
+  if (!element) return scalarData(type as ScalarTypeName, values)
+  const { bitmap, nullCount } = validity(values)
+  const offsets = new Int32Array(values.length + 1)
+  const flat: unknown[] = []
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as readonly unknown[] | null | undefined
+    if (v) for (const item of v) flat.push(item)
+    offsets[i + 1] = flat.length
+  }
+  return arrow.makeData({
+    type: toArrowType(type),
+    length: values.length,
+    nullCount,
+    nullBitmap: nullCount ? bitmap : null,
+    valueOffsets: offsets,
+    child: scalarData(element, flat),
+  } as never)
+}
+
+/** A DuckDB value (as `getItem` returns it) in the form {@link buildData} takes. */
+function plainValue(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value
+  if ('bytes' in value) return (value as { bytes: Uint8Array }).bytes
+  if ('items' in value) return (value as { items: unknown[] }).items.map(plainValue)
+  return value
+}
+
+/** The Arrow schema of output columns. */
+export function arrowSchema(columns: readonly OutputColumn[]): arrow.Schema {
+  return new arrow.Schema(
+    columns.map((c) => new arrow.Field(c.name, toArrowType(c.valueType), true)),
+  )
+}
+
+function makeBatch(
+  schema: arrow.Schema,
+  columns: readonly OutputColumn[],
+  buffers: unknown[][],
+): arrow.RecordBatch {
+  const children = columns.map((c, i) => buildData(c.valueType, buffers[i] ?? []))
+  const length = buffers[0]?.length ?? 0
+  return new arrow.RecordBatch(
+    schema,
+    arrow.makeData({
+      type: new arrow.Struct(schema.fields),
+      length,
+      nullCount: 0,
+      children,
+    } as never) as unknown as arrow.Data<arrow.Struct>,
+  )
+}
+
+/**
+ * Streams a DuckDB result as Arrow record batches of about `batchRows` rows. The result's
+ * columns must be in the form {@link readExpression} produces, in the order of `columns`.
+ * Memory stays bounded by one batch: chunks are fetched as the consumer pulls.
+ */
+export async function* resultBatches(
+  result: DuckDBResult,
+  columns: readonly OutputColumn[],
+  batchRows = 65_536,
+): AsyncGenerator<arrow.RecordBatch> {
+  const schema = arrowSchema(columns)
+  let buffers: unknown[][] = columns.map(() => [])
+  let rows = 0
+  for (;;) {
+    const chunk = await result.fetchChunk()
+    if (!chunk || chunk.rowCount === 0) break
+    const n = chunk.rowCount
+    for (let c = 0; c < columns.length; c++) {
+      const vector = chunk.getColumnVector(c)
+      const out = buffers[c]!
+      const nested = elementType(columns[c]!.valueType) || columns[c]!.valueType === 'bytes'
+      if (nested) for (let i = 0; i < n; i++) out.push(plainValue(vector.getItem(i)))
+      else for (let i = 0; i < n; i++) out.push(vector.getItem(i))
+    }
+    rows += n
+    if (rows >= batchRows) {
+      yield makeBatch(schema, columns, buffers)
+      buffers = columns.map(() => [])
+      rows = 0
+    }
+  }
+  if (rows > 0) yield makeBatch(schema, columns, buffers)
+}
+
+/** Collects a DuckDB result into an Arrow table (an empty table keeps the schema). */
+export async function resultTable(
+  result: DuckDBResult,
+  columns: readonly OutputColumn[],
+): Promise<arrow.Table> {
+  const batches: arrow.RecordBatch[] = []
+  for await (const batch of resultBatches(result, columns, 262_144)) batches.push(batch)
+  if (batches.length === 0) return new arrow.Table(arrowSchema(columns))
+  return new arrow.Table(batches)
+}
+
+/** The Larder value type of an Arrow field (dictionaries read as their values). */
+export function valueTypeOfArrow(type: arrow.DataType): ValueTypeName | undefined {
+  if (arrow.DataType.isDictionary(type)) return fromArrowType((type as arrow.Dictionary).dictionary)
+  return fromArrowType(type)
+}
+
+const MICROS_PER_UNIT: Record<number, [bigint, bigint]> = {
+  [arrow.TimeUnit.SECOND]: [1_000_000n, 1n],
+  [arrow.TimeUnit.MILLISECOND]: [1_000n, 1n],
+  [arrow.TimeUnit.MICROSECOND]: [1n, 1n],
+  [arrow.TimeUnit.NANOSECOND]: [1n, 1_000n],
+}
+
+/** Epoch microseconds of every value of a temporal Arrow vector (exact: raw buffers). */
+function temporalMicros(vector: arrow.Vector, from: number, to: number): Array<bigint | null> {
+  const out: Array<bigint | null> = []
+  const type = vector.type as arrow.DataType
+  for (let i = from; i < to; i++) {
+    if (!vector.isValid(i)) {
+      out.push(null)
+      continue
+    }
+    out.push(0n)
+  }
+  // Walk the chunks to read raw values (`get` rounds timestamps to milliseconds).
+  let base = 0
+  for (const data of vector.data) {
+    const start = Math.max(from, base)
+    const end = Math.min(to, base + data.length)
+    for (let i = start; i < end; i++) {
+      if (out[i - from] === null) continue
+      const raw = data.values[data.offset + i - base] as number | bigint
+      let micros: bigint
+      if (arrow.DataType.isTimestamp(type)) {
+        const [mul, div] = MICROS_PER_UNIT[(type as arrow.Timestamp).unit]!
+        const v = BigInt(raw)
+        micros = div === 1n ? v * mul : v / div - (v % div < 0n ? 1n : 0n)
+      } else if (arrow.DataType.isDate(type) && (type as arrow.Date_).unit === arrow.DateUnit.DAY) {
+        micros = BigInt(raw) * 86_400_000_000n
+      } else {
+        micros = BigInt(raw) * 1000n
+      }
+      out[i - from] = micros
+    }
+    base += data.length
+  }
+  return out
+}
+
+function duckValue(value: unknown, type: ValueTypeName): DuckDBValue {
+  if (value === null || value === undefined) return null
+  const element = elementType(type)
+  if (element) {
+    const items = Array.from(value as Iterable<unknown>, (item) =>
+      element === 'timestamp'
+        ? item === null
+          ? null
+          : timestampTZValue(BigInt((item as number) * 1000))
+        : duckValue(item, element),
+    )
+    return listValue(items)
+  }
+  switch (type) {
+    case 'int64':
+      return typeof value === 'bigint' ? value : BigInt(value as number)
+    case 'bytes':
+      return blobValue(value as Uint8Array)
+    case 'int32':
+    case 'float32':
+    case 'float64':
+      return Number(value)
+    default:
+      return value as DuckDBValue
+  }
+}
+
+/**
+ * Creates temp table `name` from an Arrow table (columns typed by their Larder value type,
+ * timestamps as TIMESTAMPTZ) and appends its rows in input order.
+ * @throws LarderError INVALID_INPUT naming a column of a type Larder cannot read.
+ */
+export async function loadArrowTable(
+  connection: DuckDBConnection,
+  name: string,
+  table: arrow.Table,
+  what: string,
+): Promise<OutputColumn[]> {
+  const columns: OutputColumn[] = table.schema.fields.map((field) => {
+    const valueType = valueTypeOfArrow(field.type)
+    if (!valueType) {
+      throw new LarderError(
+        'INVALID_INPUT',
+        `${what} column '${field.name}' has Arrow type ${String(field.type)}, which Larder cannot read`,
+        { component: 'file', hint: 'cast it to a Larder value type (t.int64, t.string...)' },
+      )
+    }
+    return { name: field.name, valueType }
+  })
+  const defs = columns.map((c) => `${ident(c.name)} ${sqlTypeOf(c.valueType)}`).join(', ')
+  await connection.run(`CREATE OR REPLACE TEMP TABLE ${ident(name)} (${defs})`)
+  if (table.numRows === 0) return columns
+  const appender = await connection.createAppender(name, 'main', 'temp')
+  const types: DuckDBType[] = Array.from({ length: columns.length }, (_, i) =>
+    appender.columnType(i),
+  )
+  const step = DuckDBVector.standardSize()
+  const vectors = columns.map((_, i) => table.getChildAt(i)!)
+  try {
+    for (let from = 0; from < table.numRows; from += step) {
+      const to = Math.min(table.numRows, from + step)
+      const chunk = DuckDBDataChunk.create(types, to - from)
+      const values = columns.map((column, c) => {
+        const vector = vectors[c]!
+        if (column.valueType === 'timestamp') {
+          return temporalMicros(vector, from, to).map((m) =>
+            m === null ? null : timestampTZValue(m),
+          )
+        }
+        const out: DuckDBValue[] = []
+        for (let i = from; i < to; i++) out.push(duckValue(vector.get(i), column.valueType))
+        return out
+      })
+      chunk.setColumns(values)
+      appender.appendDataChunk(chunk)
+    }
+    appender.flushSync()
+  } finally {
+    appender.closeSync()
+  }
+  return columns
+}

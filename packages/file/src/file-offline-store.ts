@@ -1,0 +1,689 @@
+/**
+ * `FileOfflineStore`: historical retrieval, materialization reads and offline pushes over
+ * Parquet/CSV files, executed by an embedded DuckDB (spilling to disk beyond memory).
+ */
+import { randomUUID } from 'node:crypto'
+import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { basename, dirname, extname, join, matchesGlob, resolve } from 'node:path'
+import { BIGINT, type DuckDBConnection, DuckDBInstance, type DuckDBType } from '@duckdb/node-api'
+import {
+  CREATED_TS_COLUMN,
+  EVENT_TS_COLUMN,
+  type EntityTable,
+  LarderError,
+  OfflineStoreBase,
+  type OfflineStoreCapabilities,
+  type PullRequest,
+  type RetrievalJob,
+  type RetrievalPlan,
+  type SourceSchema,
+  type SourceSpec,
+  sourceColumn,
+  type ValueTypeName,
+} from '@larder/core'
+import type * as arrow from 'apache-arrow'
+import * as Arrow from 'apache-arrow'
+import {
+  loadArrowTable,
+  type OutputColumn,
+  readExpression,
+  valueTypeOfArrow,
+  resultBatches,
+  resultTable,
+} from './arrow-io.js'
+import { valueTypeOfDuck } from './duck-types.js'
+import {
+  type FileFormat,
+  type FileSourceSpec,
+  fileSourceKind,
+  formatOfPath,
+} from './file-source.js'
+import { pointInTimeSql, ROW_COLUMN } from './pit-sql.js'
+import { ident, isGlob, literal, type ResolvedPath, readRelation, resolvePath } from './sql.js'
+import { tableToRows } from './rows.js'
+
+const COMPONENT = 'file'
+
+/** Options of {@link fileOfflineStore}. */
+export interface FileOfflineStoreOptions {
+  /**
+   * DuckDB worker threads.
+   * @default the number of CPU cores (DuckDB's default)
+   */
+  threads?: number
+  /**
+   * DuckDB memory limit, e.g. `'2GB'`; beyond it DuckDB spills to `tempDirectory`.
+   * @default 80% of RAM (DuckDB's default)
+   */
+  memoryLimit?: string
+  /**
+   * Where DuckDB spills data larger than memory.
+   * @default a fresh `larder-duckdb-*` folder in the OS temp folder, removed on `close()`
+   */
+  tempDirectory?: string
+  /**
+   * Rows per record batch of `pullLatest` / `pullAll`.
+   * @default 65536
+   */
+  batchRows?: number
+}
+
+interface SourceRead {
+  spec: FileSourceSpec
+  resolved: ResolvedPath
+  relation: string
+}
+
+function fail(
+  code: ConstructorParameters<typeof LarderError>[0],
+  reason: string,
+  hint?: string,
+  cause?: unknown,
+): LarderError {
+  return new LarderError(code, reason, {
+    component: COMPONENT,
+    ...(hint ? { hint } : {}),
+    ...(cause === undefined ? {} : { cause }),
+  })
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message.split('\n')[0]! : String(err)
+}
+
+/**
+ * The offline store of `@larder/file`. Create it with {@link fileOfflineStore}.
+ *
+ * One embedded DuckDB instance, created on first use, with the session time zone set to
+ * UTC (timestamps without a zone are UTC) and spilling to `tempDirectory`.
+ */
+export class FileOfflineStore extends OfflineStoreBase {
+  readonly name = 'file'
+  override readonly capabilities: OfflineStoreCapabilities = {
+    fileEntityTable: true,
+    offlineWrite: true,
+  }
+  readonly sourceKinds: readonly string[] = ['file']
+  readonly #options: FileOfflineStoreOptions
+  #instance: Promise<DuckDBInstance> | undefined
+  #createdTempDir: string | undefined
+  readonly #connections = new Set<DuckDBConnection>()
+
+  constructor(options: FileOfflineStoreOptions = {}) {
+    super()
+    this.#options = { ...options }
+  }
+
+  /** The DuckDB instance (created on first use). */
+  async instance(): Promise<DuckDBInstance> {
+    this.#instance ??= this.#createInstance()
+    return this.#instance
+  }
+
+  async #createInstance(): Promise<DuckDBInstance> {
+    let tempDirectory = this.#options.tempDirectory
+    if (tempDirectory === undefined) {
+      tempDirectory = await mkdtemp(join(tmpdir(), 'larder-duckdb-'))
+      this.#createdTempDir = tempDirectory
+    } else {
+      await mkdir(tempDirectory, { recursive: true })
+    }
+    const config: Record<string, string> = {
+      temp_directory: tempDirectory,
+      preserve_insertion_order: 'true',
+    }
+    if (this.#options.threads !== undefined) config.threads = String(this.#options.threads)
+    if (this.#options.memoryLimit !== undefined) config.memory_limit = this.#options.memoryLimit
+    try {
+      return await DuckDBInstance.create(':memory:', config)
+    } catch (err) {
+      throw fail('BACKEND_UNAVAILABLE', `cannot start DuckDB: ${messageOf(err)}`, undefined, err)
+    }
+  }
+
+  /** A new DuckDB connection (session time zone UTC), closed with the store. */
+  async connect(): Promise<DuckDBConnection> {
+    const connection = await (await this.instance()).connect()
+    await connection.run(`SET TimeZone = 'UTC'`)
+    this.#connections.add(connection)
+    return connection
+  }
+
+  #release(connection: DuckDBConnection): void {
+    if (this.#connections.delete(connection)) connection.closeSync()
+  }
+
+  async close(): Promise<void> {
+    for (const connection of this.#connections) connection.closeSync()
+    this.#connections.clear()
+    const instance = this.#instance
+    this.#instance = undefined
+    if (instance) (await instance.catch(() => undefined))?.closeSync()
+    if (this.#createdTempDir) {
+      await rm(this.#createdTempDir, { recursive: true, force: true })
+      this.#createdTempDir = undefined
+    }
+  }
+
+  // ---------------------------------------------------------------- sources
+
+  #fileSpec(source: SourceSpec): FileSourceSpec {
+    if (source.kind !== 'file') {
+      throw fail(
+        'UNSUPPORTED',
+        `source '${source.name}' has kind '${source.kind}'; the file offline store reads 'file' sources`,
+        'define it with fileSource() or configure the offline store of that backend',
+      )
+    }
+    const spec = source as FileSourceSpec
+    fileSourceKind.validate(spec)
+    return spec
+  }
+
+  async #sourceRead(source: SourceSpec): Promise<SourceRead> {
+    const spec = this.#fileSpec(source)
+    const resolved = await resolvePath(spec.path, this.context?.repoPath, spec.format)
+    if (resolved.shape === 'missing') {
+      throw fail(
+        'NOT_FOUND',
+        `source '${spec.name}': file '${resolved.path}' does not exist`,
+        `check its path ('${spec.path}'; relative paths resolve against the repo folder ${this.context?.repoPath ?? process.cwd()})`,
+      )
+    }
+    return {
+      spec,
+      resolved,
+      relation: readRelation(resolved, spec.format, { hivePartitioning: spec.hivePartitioning }),
+    }
+  }
+
+  /** Runs `SELECT * ... LIMIT 0` on a relation: names and DuckDB types of its columns. */
+  async #describe(
+    relation: string,
+    what: string,
+    path: string,
+    format: FileFormat,
+  ): Promise<Array<{ name: string; type: DuckDBType }>> {
+    const connection = await this.connect()
+    try {
+      const result = await connection.run(`SELECT * FROM ${relation} LIMIT 0`)
+      const names = result.columnNames()
+      const types = result.columnTypes()
+      return names.map((name, i) => ({ name, type: types[i]! }))
+    } catch (err) {
+      const message = messageOf(err)
+      if (/no files found/i.test(message)) {
+        throw fail(
+          'NOT_FOUND',
+          `${what}: no ${format === 'csv' ? 'CSV' : 'Parquet'} files match '${path}'`,
+          'add data files there or fix the path',
+          err,
+        )
+      }
+      throw fail(
+        'INVALID_INPUT',
+        `${what}: cannot read '${path}' as ${format === 'csv' ? 'CSV' : 'Parquet'} (${message})`,
+        format === 'parquet'
+          ? "check that it is a Parquet file, or set format: 'csv' for CSV"
+          : 'check that it is a CSV file with a header row',
+        err,
+      )
+    } finally {
+      this.#release(connection)
+    }
+  }
+
+  /**
+   * Columns of a file source (source names), their Larder value types (undefined when
+   * Larder has none) and DuckDB's type names.
+   * @throws LarderError NOT_FOUND / INVALID_INPUT naming the source and the path.
+   */
+  async sourceSchema(source: SourceSpec): Promise<SourceSchema> {
+    const read = await this.#sourceRead(source)
+    const columns = await this.#describe(
+      read.relation,
+      `source '${read.spec.name}'`,
+      read.resolved.path,
+      read.spec.format,
+    )
+    return columns.map((c) => ({
+      name: c.name,
+      valueType: valueTypeOfDuck(c.type),
+      rawType: c.type.toString(),
+    }))
+  }
+
+  /**
+   * Checks that a source's files exist and read as its format, and that its timestamp
+   * columns are there and hold times.
+   */
+  override async validateSource(source: SourceSpec): Promise<void> {
+    const spec = this.#fileSpec(source)
+    const schema = await this.sourceSchema(spec)
+    const byName = new Map(schema.map((c) => [c.name, c]))
+    const checks: Array<[string, string | undefined]> = [
+      ['timestampField', spec.timestampField],
+      ['createdTimestampColumn', spec.createdTimestampColumn],
+    ]
+    for (const [field, column] of checks) {
+      if (column === undefined) continue
+      const found = byName.get(column)
+      if (!found) {
+        throw fail(
+          'SCHEMA_MISMATCH',
+          `source '${spec.name}': ${field} '${column}' is not a column of '${spec.path}'`,
+          `columns are ${schema.map((c) => c.name).join(', ')}`,
+        )
+      }
+      if (found.valueType !== 'timestamp' && found.valueType !== 'string') {
+        throw fail(
+          'SCHEMA_MISMATCH',
+          `source '${spec.name}': ${field} '${column}' has type ${found.rawType}, not a timestamp`,
+        )
+      }
+    }
+  }
+
+  async entityTableSchema(entityTable: EntityTable): Promise<SourceSchema> {
+    if (entityTable.kind === 'arrow') {
+      return entityTable.table.schema.fields.map((f) => ({
+        name: f.name,
+        valueType: valueTypeOfArrow(f.type),
+        rawType: String(f.type),
+      }))
+    }
+    if (entityTable.kind !== 'file') throw this.#sqlEntityTable()
+    const resolved = await this.#entityPath(entityTable)
+    const columns = await this.#describe(
+      readRelation(resolved, entityTable.format),
+      'entity table',
+      resolved.path,
+      entityTable.format,
+    )
+    return columns.map((c) => ({
+      name: c.name,
+      valueType: valueTypeOfDuck(c.type),
+      rawType: c.type.toString(),
+    }))
+  }
+
+  #sqlEntityTable(): LarderError {
+    return fail(
+      'UNSUPPORTED',
+      'the file offline store does not take SQL entity tables',
+      'pass rows, an Arrow table or a Parquet/CSV file',
+    )
+  }
+
+  async #entityPath(entityTable: { path: string; format: FileFormat }): Promise<ResolvedPath> {
+    const resolved = await resolvePath(entityTable.path, this.context?.repoPath, entityTable.format)
+    if (resolved.shape === 'missing') {
+      throw fail(
+        'NOT_FOUND',
+        `entity table file '${resolved.path}' does not exist`,
+        'check the path of the entity table',
+      )
+    }
+    return resolved
+  }
+
+  // ---------------------------------------------------------------- historical retrieval
+
+  /**
+   * Point-in-time join of an entity table (Arrow table or Parquet/CSV file) with the views of
+   * a plan, run by DuckDB. The job's `toParquet` writes straight from DuckDB.
+   */
+  async getHistoricalFeatures(
+    entityTable: EntityTable,
+    plan: RetrievalPlan,
+  ): Promise<RetrievalJob> {
+    if (entityTable.kind === 'sql') throw this.#sqlEntityTable()
+    const sources = new Map<string, SourceRead>()
+    for (const view of plan.views) {
+      const read = await this.#sourceRead(view.view.source)
+      sources.set(view.projectionName, read)
+    }
+    const connection = await this.connect()
+    try {
+      const job = await this.#prepareJob(connection, entityTable, plan, sources)
+      return job
+    } catch (err) {
+      this.#release(connection)
+      throw err
+    }
+  }
+
+  async #prepareJob(
+    connection: DuckDBConnection,
+    entityTable: Exclude<EntityTable, { kind: 'sql' }>,
+    plan: RetrievalPlan,
+    sources: Map<string, SourceRead>,
+  ): Promise<RetrievalJob> {
+    const tableName = `__larder_entity_${randomUUID().replaceAll('-', '')}`
+    let entityRelation: string
+    let entityColumns: OutputColumn[]
+    if (entityTable.kind === 'arrow') {
+      entityColumns = await loadArrowTable(connection, tableName, entityTable.table, 'entity table')
+      entityRelation = `(SELECT *, rowid AS ${ident(ROW_COLUMN)} FROM temp.main.${ident(tableName)})`
+    } else {
+      const resolved = await this.#entityPath(entityTable)
+      const described = await this.#describe(
+        readRelation(resolved, entityTable.format),
+        'entity table',
+        resolved.path,
+        entityTable.format,
+      )
+      entityColumns = described.map((c) => ({
+        name: c.name,
+        valueType: valueTypeOfDuck(c.type) ?? 'string',
+      }))
+      if (entityTable.format === 'parquet' && resolved.shape === 'file') {
+        // One Parquet file: its row numbers give the input order without a copy.
+        const relation = readRelation(resolved, 'parquet', { fileRowNumber: true })
+        entityRelation = `(SELECT * EXCLUDE ("file_row_number"), "file_row_number" AS ${ident(ROW_COLUMN)} FROM ${relation})`
+      } else {
+        await connection.run(
+          `CREATE OR REPLACE TEMP TABLE ${ident(tableName)} AS SELECT * FROM ${readRelation(resolved, entityTable.format)}`,
+        )
+        entityRelation = `(SELECT *, rowid AS ${ident(ROW_COLUMN)} FROM temp.main.${ident(tableName)})`
+      }
+    }
+    const known = new Set(entityColumns.map((c) => c.name))
+    for (const column of [
+      plan.entityTimestampColumn,
+      ...plan.views.flatMap((v) => v.joinKeys.map((k) => k.entityColumn)),
+    ]) {
+      if (!known.has(column)) {
+        throw fail(
+          'INVALID_INPUT',
+          `entity table has no column '${column}'`,
+          `its columns are ${[...known].join(', ')}`,
+        )
+      }
+    }
+    const { sql, features } = pointInTimeSql(plan, {
+      entityRelation,
+      sourceRelation: (view) => sources.get(view.projectionName)!.relation,
+    })
+    const ordered = `${sql} ORDER BY ${ident(ROW_COLUMN)}`
+    const entityTypes = new Map(entityColumns.map((c) => [c.name, c.valueType]))
+    const run = async <T>(what: string, body: () => Promise<T>): Promise<T> => {
+      try {
+        return await body()
+      } catch (err) {
+        if (err instanceof LarderError) throw err
+        throw fail(
+          'BACKEND_ERROR',
+          `historical retrieval failed while ${what}: ${messageOf(err)}`,
+          undefined,
+          err,
+        )
+      }
+    }
+    const arrowInput = entityTable.kind === 'arrow' ? entityTable.table : undefined
+    const toArrow = (): Promise<arrow.Table> =>
+      run('reading the result', async () => {
+        const selected: OutputColumn[] = []
+        const exprs: string[] = []
+        if (!arrowInput) {
+          for (const name of plan.entityColumns) {
+            const valueType: ValueTypeName = entityTypes.get(name) ?? 'string'
+            selected.push({ name, valueType })
+            exprs.push(readExpression(`q.${ident(name)}`, valueType))
+          }
+        }
+        for (const f of features) {
+          selected.push(f)
+          exprs.push(readExpression(`q.${ident(f.name)}`, f.valueType))
+        }
+        const query = `SELECT ${exprs.length ? exprs.join(', ') : '1'} FROM (${sql}) AS q ORDER BY q.${ident(ROW_COLUMN)}`
+        const result = await connection.stream(query)
+        const joined = await resultTable(result, selected)
+        if (!arrowInput) return joined
+        // Entity columns come back exactly as they were given, features from DuckDB.
+        const columns: Record<string, arrow.Vector> = {}
+        for (const name of plan.entityColumns) {
+          const vector = arrowInput.getChild(name)
+          if (vector) columns[name] = vector
+        }
+        for (const f of features) columns[f.name] = joined.getChild(f.name)!
+        return new Arrow.Table(columns)
+      })
+    return {
+      toArrow,
+      toRows: async () => tableToRows(await toArrow()),
+      toParquet: (path: string) =>
+        run(`writing ${path}`, async () => {
+          const target = resolve(path)
+          const temp = join(dirname(target), `.${basename(target)}.${randomUUID()}.tmp`)
+          const cols = [
+            ...plan.entityColumns.map((c) => ident(c)),
+            ...features.map((f) => ident(f.name)),
+          ]
+          try {
+            await connection.run(
+              `COPY (SELECT ${cols.join(', ')} FROM (${ordered})) TO ${literal(temp)} (FORMAT parquet)`,
+            )
+            await rename(temp, target)
+          } finally {
+            await rm(temp, { force: true })
+          }
+        }),
+      toSql: () => ordered,
+    }
+  }
+
+  // ---------------------------------------------------------------- materialization reads
+
+  /**
+   * The latest row per entity key with `start <= event_ts <= end` (greatest event_ts, then
+   * greatest created_ts), streamed as record batches.
+   */
+  pullLatest(request: PullRequest): AsyncIterable<arrow.RecordBatch> {
+    return this.#pull(request, true)
+  }
+
+  /** Every row with `start <= event_ts <= end`, streamed as record batches. */
+  pullAll(request: PullRequest): AsyncIterable<arrow.RecordBatch> {
+    return this.#pull(request, false)
+  }
+
+  async *#pull(request: PullRequest, latest: boolean): AsyncGenerator<arrow.RecordBatch> {
+    const read = await this.#sourceRead(request.view.source)
+    const source = read.spec
+    const schema = await this.#describe(
+      read.relation,
+      `source '${source.name}'`,
+      read.resolved.path,
+      source.format,
+    )
+    const types = new Map(schema.map((c) => [c.name, c.type]))
+    const column = (larderName: string, role: string): string => {
+      const name = sourceColumn(source, larderName)
+      if (!types.has(name)) {
+        throw fail(
+          'SCHEMA_MISMATCH',
+          `source '${source.name}' has no column '${name}' (${role} '${larderName}' of view '${request.view.name}')`,
+          `its columns are ${schema.map((c) => c.name).join(', ')}`,
+        )
+      }
+      return ident(name)
+    }
+    const featureTypes = new Map(request.view.features.map((f) => [f.name, f.valueType]))
+    const columns: OutputColumn[] = []
+    const exprs: string[] = []
+    for (const key of request.joinKeys) {
+      const expr = column(key, 'join key')
+      const valueType = valueTypeOfDuck(types.get(sourceColumn(source, key))!) ?? 'string'
+      columns.push({ name: key, valueType })
+      exprs.push(`${readExpression(expr, valueType)} AS ${ident(key)}`)
+    }
+    for (const feature of request.features) {
+      const expr = column(feature, 'feature')
+      const valueType =
+        featureTypes.get(feature) ??
+        valueTypeOfDuck(types.get(sourceColumn(source, feature))!) ??
+        'string'
+      columns.push({ name: feature, valueType })
+      exprs.push(`${readExpression(expr, valueType)} AS ${ident(feature)}`)
+    }
+    const ts = `CAST(${column(source.timestampField, 'timestampField')} AS TIMESTAMPTZ)`
+    const created =
+      source.createdTimestampColumn === undefined
+        ? 'CAST(NULL AS TIMESTAMPTZ)'
+        : `CAST(${column(source.createdTimestampColumn, 'createdTimestampColumn')} AS TIMESTAMPTZ)`
+    columns.push({ name: EVENT_TS_COLUMN, valueType: 'timestamp' })
+    columns.push({ name: CREATED_TS_COLUMN, valueType: 'timestamp' })
+    exprs.push(`epoch_us(${ts}) AS ${ident(EVENT_TS_COLUMN)}`)
+    exprs.push(`epoch_us(${created}) AS ${ident(CREATED_TS_COLUMN)}`)
+    let sql =
+      `SELECT ${exprs.join(', ')} FROM ${read.relation} ` +
+      `WHERE ${ts} >= make_timestamptz($1::BIGINT) AND ${ts} <= make_timestamptz($2::BIGINT)`
+    if (latest) {
+      const keys = request.joinKeys.map((k) => column(k, 'join key'))
+      const partition = keys.length ? `PARTITION BY ${keys.join(', ')} ` : ''
+      sql += ` QUALIFY row_number() OVER (${partition}ORDER BY ${ts} DESC, ${created} DESC NULLS LAST) = 1`
+    }
+    const connection = await this.connect()
+    try {
+      let result: Awaited<ReturnType<DuckDBConnection['stream']>>
+      try {
+        result = await connection.stream(sql, [request.start, request.end], [BIGINT, BIGINT])
+      } catch (err) {
+        throw fail(
+          'BACKEND_ERROR',
+          `reading source '${source.name}' (${read.resolved.path}) failed: ${messageOf(err)}`,
+          undefined,
+          err,
+        )
+      }
+      yield* resultBatches(result, columns, this.#options.batchRows ?? 65_536)
+    } finally {
+      this.#release(connection)
+    }
+  }
+
+  // ---------------------------------------------------------------- offline writes
+
+  /**
+   * Appends rows (larder names) to a file source, columns renamed to source names and cast
+   * to the source's existing column types. Nothing partial is ever visible: files are
+   * written under a temporary name, then renamed.
+   *
+   * - folder source: a new `part-<epoch ms>-<uuid>.parquet` (`.csv` for CSV) in the folder;
+   * - glob source: the same, in the glob's folder (the name must match the glob);
+   * - single-file source: the file is rewritten with the rows appended (Feast's behaviour;
+   *   costs a full rewrite: prefer a folder for frequent pushes);
+   * - missing path: created, as a file when the path has an extension, else as a folder.
+   * @throws LarderError SCHEMA_MISMATCH when a column is not in the source.
+   */
+  async writeBatch(source: SourceSpec, table: arrow.Table): Promise<void> {
+    const spec = this.#fileSpec(source)
+    const resolved = await resolvePath(spec.path, this.context?.repoPath, spec.format)
+    let existing: Array<{ name: string; type: DuckDBType }> | undefined
+    if (resolved.shape === 'file') {
+      existing = await this.#describe(
+        readRelation(resolved, spec.format),
+        `source '${spec.name}'`,
+        resolved.path,
+        spec.format,
+      )
+    } else if (resolved.shape !== 'missing') {
+      try {
+        existing = await this.#describe(
+          readRelation(resolved, spec.format, { hivePartitioning: spec.hivePartitioning }),
+          `source '${spec.name}'`,
+          resolved.path,
+          spec.format,
+        )
+      } catch (err) {
+        if (!(err instanceof LarderError && err.code === 'NOT_FOUND')) throw err
+      }
+    }
+    const existingTypes = existing ? new Map(existing.map((c) => [c.name, c.type])) : undefined
+    const select: string[] = []
+    for (const field of table.schema.fields) {
+      const target = sourceColumn(spec, field.name)
+      if (existingTypes && !existingTypes.has(target)) {
+        throw fail(
+          'SCHEMA_MISMATCH',
+          `cannot write column '${field.name}' to source '${spec.name}': '${resolved.path}' has no column '${target}'`,
+          `its columns are ${[...existingTypes.keys()].join(', ')}`,
+        )
+      }
+      const type = existingTypes?.get(target)
+      select.push(
+        type
+          ? `CAST(${ident(field.name)} AS ${type.toString()}) AS ${ident(target)}`
+          : `${ident(field.name)} AS ${ident(target)}`,
+      )
+    }
+    const format = spec.format
+    const copyOptions = format === 'csv' ? '(FORMAT csv, HEADER true)' : '(FORMAT parquet)'
+    const ext = format === 'csv' ? '.csv' : '.parquet'
+    const partName = `part-${Date.now()}-${randomUUID()}${ext}`
+    let target: string
+    let asSingleFile = false
+    if (resolved.shape === 'directory') {
+      target = join(resolved.path, partName)
+    } else if (resolved.shape === 'glob') {
+      let folder = resolved.path
+      while (isGlob(folder)) folder = dirname(folder)
+      target = join(folder, partName)
+      if (!matchesGlob(target, resolved.pattern)) {
+        throw fail(
+          'UNSUPPORTED',
+          `source '${spec.name}': a new part file '${partName}' in '${folder}' would not match the glob '${spec.path}'`,
+          'point the source at a folder, or use a glob like data/*.parquet',
+        )
+      }
+    } else if (resolved.shape === 'file') {
+      target = resolved.path
+      asSingleFile = true
+    } else if (extname(resolved.path) !== '' && formatOfPath(resolved.path) === format) {
+      target = resolved.path
+    } else {
+      target = join(resolved.path, partName)
+    }
+    await mkdir(dirname(target), { recursive: true })
+    const connection = await this.connect()
+    const temp = join(dirname(target), `.${basename(target)}.${randomUUID()}.tmp`)
+    const tableName = `__larder_push_${randomUUID().replaceAll('-', '')}`
+    try {
+      await loadArrowTable(connection, tableName, table, `rows for source '${spec.name}'`)
+      let query = `SELECT ${select.join(', ')} FROM temp.main.${ident(tableName)}`
+      if (asSingleFile) {
+        query = `SELECT * FROM ${readRelation(resolved, format)} UNION ALL BY NAME ${query}`
+      }
+      await connection.run(`COPY (${query}) TO ${literal(temp)} ${copyOptions}`)
+      await rename(temp, target)
+    } catch (err) {
+      if (err instanceof LarderError) throw err
+      throw fail(
+        'BACKEND_ERROR',
+        `writing to source '${spec.name}' (${target}) failed: ${messageOf(err)}`,
+        undefined,
+        err,
+      )
+    } finally {
+      await rm(temp, { force: true })
+      this.#release(connection)
+    }
+  }
+}
+
+/**
+ * The offline store reading Parquet and CSV files with an embedded DuckDB.
+ *
+ * @example
+ * // larder.config.ts
+ * export default defineConfig({
+ *   project: 'quickstart',
+ *   offlineStore: fileOfflineStore({ memoryLimit: '4GB' }),
+ *   onlineStore: sqliteOnlineStore({ path: 'data/online.db' }),
+ * })
+ */
+export function fileOfflineStore(options: FileOfflineStoreOptions = {}): FileOfflineStore {
+  return new FileOfflineStore(options)
+}
