@@ -3,6 +3,7 @@
  * Each emulator registers itself in the table below.
  */
 const emulators: Record<string, (argv: string[]) => Promise<void>> = {}
+emulators.kafka = (a) => import('./kafka/cli.js').then((m) => m.runKafkaEmulatorCli(a))
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2)

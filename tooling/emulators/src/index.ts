@@ -1,1 +1,1 @@
-export {}
+export * from './kafka/index.js'
