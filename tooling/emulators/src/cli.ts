@@ -4,6 +4,7 @@
  */
 const emulators: Record<string, (argv: string[]) => Promise<void>> = {}
 emulators.kafka = (a) => import('./kafka/cli.js').then((m) => m.runKafkaEmulatorCli(a))
+emulators.redshift = (a) => import('./redshift/cli.js').then((m) => m.runRedshiftEmulatorCli(a))
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2)

@@ -1,1 +1,6 @@
+export {
+  type RedshiftEmulator,
+  type RedshiftEmulatorOptions,
+  startRedshiftEmulator,
+} from './redshift/index.js'
 export * from './kafka/index.js'
