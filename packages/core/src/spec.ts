@@ -181,3 +181,14 @@ export function createdName(source: CommonSourceFields): string | undefined {
   const f = source.createdTimestampColumn
   return f === undefined ? undefined : (source.fieldMapping?.[f] ?? f)
 }
+
+/**
+ * The source historical retrieval and materialization read for a view's source: a push or
+ * stream source's `batchSource`, else the source itself.
+ */
+export function batchSourceOf(source: SourceSpec): SourceSpec {
+  const batch = (source as { batchSource?: unknown }).batchSource
+  return batch && typeof batch === 'object' && typeof (batch as SourceSpec).kind === 'string'
+    ? (batch as SourceSpec)
+    : source
+}

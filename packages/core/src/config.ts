@@ -1,0 +1,66 @@
+/**
+ * `defineConfig` and the shape of `larder.config.ts`.
+ */
+import { LarderError } from './errors.js'
+import type { Logger } from './logger.js'
+import type { OfflineStore, OnlineStore } from './contracts.js'
+
+/** The configuration of a feature repo (`larder.config.ts`). */
+export interface LarderConfig {
+  /** Project name: namespaces online keys and tables. Letters, digits, underscores. */
+  project: string
+  /** Registry file path, relative to the repo. @default 'data/registry.json' */
+  registry?: string
+  offlineStore: OfflineStore
+  onlineStore: OnlineStore
+  /** Where libraries log. @default no logging */
+  logger?: Logger
+}
+
+/**
+ * Declares a repo's configuration, checked at once so mistakes surface with the config's name.
+ * @example
+ * export default defineConfig({
+ *   project: 'quickstart', registry: 'data/registry.json',
+ *   offlineStore: fileOfflineStore(), onlineStore: sqliteOnlineStore({ path: 'data/online.db' }),
+ * })
+ */
+export function defineConfig(config: LarderConfig): LarderConfig {
+  validateConfig(config, 'larder.config.ts')
+  return config
+}
+
+/** Checks a loaded config; `where` names the file in messages. */
+export function validateConfig(config: unknown, where: string): asserts config is LarderConfig {
+  const fail = (why: string, hint?: string) =>
+    new LarderError(
+      'INVALID_CONFIG',
+      `${where}: ${why}`,
+      hint ? { component: 'config', hint } : { component: 'config' },
+    )
+  if (!config || typeof config !== 'object')
+    throw fail('the default export must be defineConfig({...})')
+  const c = config as Record<string, unknown>
+  if (typeof c.project !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(c.project)) {
+    throw fail(
+      `project must be a name of letters, digits and underscores, got ${JSON.stringify(c.project)}`,
+    )
+  }
+  if (c.registry !== undefined && (typeof c.registry !== 'string' || c.registry === '')) {
+    throw fail('registry must be a file path')
+  }
+  const offline = c.offlineStore as Partial<OfflineStore> | undefined
+  if (!offline || typeof offline.getHistoricalFeatures !== 'function') {
+    throw fail(
+      'offlineStore is missing or not an offline store',
+      'e.g. offlineStore: fileOfflineStore() from @larder/file',
+    )
+  }
+  const online = c.onlineStore as Partial<OnlineStore> | undefined
+  if (!online || typeof online.read !== 'function') {
+    throw fail(
+      'onlineStore is missing or not an online store',
+      "e.g. onlineStore: sqliteOnlineStore({ path: 'data/online.db' }) from @larder/sqlite",
+    )
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * An online store held in process memory: for tests, notebooks and embedding. It enforces
+ * the same write rule as every store (newer event wins, created timestamp breaks ties) and
+ * keeps nothing across processes.
+ */
+import { OnlineStoreBase, type OnlineRow, type OnlineValue } from './contracts.js'
+import type { EntitySpec, FeatureViewSpec } from './spec.js'
+
+interface StoredRow {
+  values: Map<string, unknown>
+  eventTs: bigint
+  createdTs: bigint | null
+}
+
+/** Key of a serialized entity key in a Map. */
+function keyOf(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+}
+
+/** True when (eventTs, createdTs) wins against the stored row (SEMANTICS.md write rule). */
+export function winsAgainst(
+  incoming: { eventTs: bigint; createdTs: bigint | null },
+  stored: { eventTs: bigint; createdTs: bigint | null } | undefined,
+): boolean {
+  if (!stored) return true
+  if (incoming.eventTs !== stored.eventTs) return incoming.eventTs > stored.eventTs
+  if (incoming.createdTs === null) return false
+  return stored.createdTs === null || incoming.createdTs > stored.createdTs
+}
+
+/** The in-memory online store. */
+export class MemoryOnlineStore extends OnlineStoreBase {
+  readonly name = 'memory'
+  private readonly tables = new Map<string, Map<string, StoredRow>>()
+
+  async update(change: {
+    keep: FeatureViewSpec[]
+    drop: FeatureViewSpec[]
+    entities: EntitySpec[]
+  }): Promise<void> {
+    for (const v of change.drop) this.tables.delete(v.name)
+    for (const v of change.keep) if (!this.tables.has(v.name)) this.tables.set(v.name, new Map())
+  }
+
+  async writeBatch(view: FeatureViewSpec, features: string[], rows: OnlineRow[]): Promise<number> {
+    let table = this.tables.get(view.name)
+    if (!table) {
+      table = new Map()
+      this.tables.set(view.name, table)
+    }
+    let written = 0
+    for (const row of rows) {
+      const k = keyOf(row.key)
+      const stored = table.get(k)
+      if (!winsAgainst(row, stored)) continue
+      const values = new Map(stored?.values)
+      features.forEach((f, i) => values.set(f, row.values[i] ?? null))
+      table.set(k, { values, eventTs: row.eventTs, createdTs: row.createdTs })
+      written++
+    }
+    return written
+  }
+
+  async read(
+    view: FeatureViewSpec,
+    keys: Uint8Array[],
+    features: string[],
+  ): Promise<Array<OnlineValue | undefined>> {
+    const table = this.tables.get(view.name)
+    return keys.map((key) => {
+      const row = table?.get(keyOf(key))
+      if (!row) return undefined
+      return { values: features.map((f) => row.values.get(f) ?? null), eventTs: row.eventTs }
+    })
+  }
+
+  async teardown(views: FeatureViewSpec[]): Promise<void> {
+    for (const v of views) this.tables.delete(v.name)
+  }
+
+  async close(): Promise<void> {}
+}
+
+/**
+ * Creates an in-memory online store.
+ * @example
+ * defineConfig({ project: 'test', offlineStore: memoryOfflineStore(), onlineStore: memoryOnlineStore() })
+ */
+export function memoryOnlineStore(): MemoryOnlineStore {
+  return new MemoryOnlineStore()
+}

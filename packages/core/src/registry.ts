@@ -1,0 +1,270 @@
+/**
+ * The registry: a JSON file holding every applied definition (as specs) and each view's
+ * materialization intervals. Writes are atomic (temp file + rename) and versioned: an update
+ * states the version it was computed from, and a lock file serializes writers, so two
+ * concurrent `apply` runs can never silently lose one's changes.
+ */
+import { randomUUID } from 'node:crypto'
+import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { LarderError } from './errors.js'
+import type {
+  EntitySpec,
+  FeatureServiceSpec,
+  FeatureViewSpec,
+  OnDemandFeatureViewSpec,
+  SourceSpec,
+  StreamFeatureViewSpec,
+} from './spec.js'
+
+/** A materialized interval of a view, ISO-8601 UTC. */
+export interface MaterializationInterval {
+  start: string
+  end: string
+  /** When it was recorded. */
+  at: string
+}
+
+/** The registry file's content. */
+export interface RegistryData {
+  /** Layout version of this file. */
+  formatVersion: 1
+  project: string
+  /** Incremented by every write; updates are checked against it. */
+  version: number
+  updatedAt: string
+  entities: EntitySpec[]
+  dataSources: SourceSpec[]
+  featureViews: FeatureViewSpec[]
+  streamFeatureViews: StreamFeatureViewSpec[]
+  onDemandFeatureViews: OnDemandFeatureViewSpec[]
+  featureServices: FeatureServiceSpec[]
+  /** view name -> intervals, in the order recorded. */
+  materializations: Record<string, MaterializationInterval[]>
+}
+
+/** An empty registry for a project (version 0: never written). */
+export function emptyRegistry(project: string): RegistryData {
+  return {
+    formatVersion: 1,
+    project,
+    version: 0,
+    updatedAt: new Date(0).toISOString(),
+    entities: [],
+    dataSources: [],
+    featureViews: [],
+    streamFeatureViews: [],
+    onDemandFeatureViews: [],
+    featureServices: [],
+    materializations: {},
+  }
+}
+
+const LIST_FIELDS = [
+  'entities',
+  'dataSources',
+  'featureViews',
+  'streamFeatureViews',
+  'onDemandFeatureViews',
+  'featureServices',
+] as const
+
+function checkShape(data: unknown, path: string): asserts data is RegistryData {
+  const fail = (why: string) =>
+    new LarderError('REGISTRY_CORRUPT', `registry ${path} is not a Larder registry: ${why}`, {
+      component: 'registry',
+      hint: 'restore it from a backup, or delete it and run `larder apply` again (materialization history is lost)',
+    })
+  if (!data || typeof data !== 'object') throw fail('not a JSON object')
+  const d = data as Record<string, unknown>
+  if (d.formatVersion !== 1) throw fail(`unknown formatVersion ${JSON.stringify(d.formatVersion)}`)
+  if (typeof d.version !== 'number' || typeof d.project !== 'string')
+    throw fail('version or project missing')
+  for (const f of LIST_FIELDS) if (!Array.isArray(d[f])) throw fail(`'${f}' is not a list`)
+  if (!d.materializations || typeof d.materializations !== 'object')
+    throw fail("'materializations' missing")
+}
+
+/** Options of {@link Registry.update}. */
+export interface RegistryUpdateOptions {
+  /**
+   * The version the change was computed from. When the file has moved on since, the update
+   * fails with REGISTRY_CONFLICT instead of overwriting someone else's change. Omit for
+   * merges that re-read the latest data (materialization intervals).
+   */
+  expectedVersion?: number
+  /** How long to wait for another writer's lock. @default 10000 */
+  lockTimeoutMs?: number
+}
+
+/**
+ * A registry file.
+ * @example
+ * const registry = new Registry('/repo/data/registry.json', 'quickstart')
+ * const data = await registry.read()
+ */
+export class Registry {
+  readonly path: string
+  readonly project: string
+
+  constructor(path: string, project: string) {
+    this.path = path
+    this.project = project
+  }
+
+  /** Reads the registry; an absent file is an empty registry (version 0). */
+  async read(): Promise<RegistryData> {
+    let text: string
+    try {
+      text = await readFile(this.path, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyRegistry(this.project)
+      throw new LarderError(
+        'REGISTRY_CORRUPT',
+        `cannot read registry ${this.path}: ${(err as Error).message}`,
+        {
+          component: 'registry',
+          cause: err,
+        },
+      )
+    }
+    let data: unknown
+    try {
+      data = JSON.parse(text)
+    } catch (err) {
+      throw new LarderError('REGISTRY_CORRUPT', `registry ${this.path} is not valid JSON`, {
+        component: 'registry',
+        cause: err,
+        hint: 'restore it from a backup, or delete it and run `larder apply` again',
+      })
+    }
+    checkShape(data, this.path)
+    if (data.project !== this.project) {
+      throw new LarderError(
+        'INVALID_CONFIG',
+        `registry ${this.path} belongs to project '${data.project}', but the config says '${this.project}'`,
+        {
+          component: 'registry',
+          hint: "point `registry` in larder.config.ts at this project's own file",
+        },
+      )
+    }
+    return data
+  }
+
+  /**
+   * Applies `mutate` to the latest data and writes the result atomically, under the lock.
+   * Resolves with what was written.
+   */
+  async update(
+    mutate: (data: RegistryData) => RegistryData | Promise<RegistryData>,
+    options: RegistryUpdateOptions = {},
+  ): Promise<RegistryData> {
+    const release = await this.lock(options.lockTimeoutMs ?? 10_000)
+    try {
+      const current = await this.read()
+      if (options.expectedVersion !== undefined && current.version !== options.expectedVersion) {
+        throw new LarderError(
+          'REGISTRY_CONFLICT',
+          `registry ${this.path} changed while this command ran (it was version ${options.expectedVersion}, it is now version ${current.version}): another apply won the race`,
+          {
+            component: 'registry',
+            hint: 'run the command again to compute the change against the new registry',
+          },
+        )
+      }
+      const next = await mutate(structuredClone(current))
+      next.version = current.version + 1
+      next.updatedAt = new Date().toISOString()
+      await this.writeAtomically(next)
+      return next
+    } finally {
+      await release()
+    }
+  }
+
+  /** Deletes the registry file (teardown). */
+  async remove(): Promise<void> {
+    const release = await this.lock(10_000)
+    try {
+      await rm(this.path, { force: true })
+    } finally {
+      await release()
+    }
+  }
+
+  private async writeAtomically(data: RegistryData): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true })
+    const tmp = `${this.path}.${process.pid}.${randomUUID()}.tmp`
+    const handle = await open(tmp, 'w')
+    try {
+      await handle.writeFile(`${JSON.stringify(data, null, 2)}\n`)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(tmp, this.path)
+  }
+
+  private async lock(timeoutMs: number): Promise<() => Promise<void>> {
+    const lockPath = `${this.path}.lock`
+    await mkdir(dirname(this.path), { recursive: true })
+    const deadline = Date.now() + timeoutMs
+    let delay = 2
+    for (;;) {
+      try {
+        const handle = await open(lockPath, 'wx')
+        await handle.writeFile(JSON.stringify({ pid: process.pid, at: Date.now() }))
+        await handle.close()
+        return async () => {
+          await rm(lockPath, { force: true })
+        }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
+      }
+      if (await this.lockIsStale(lockPath)) {
+        await rm(lockPath, { force: true })
+        continue
+      }
+      if (Date.now() > deadline) {
+        throw new LarderError(
+          'REGISTRY_CONFLICT',
+          `registry ${this.path} is locked by another Larder process`,
+          {
+            component: 'registry',
+            hint: `wait for it to finish; if none is running, delete ${lockPath}`,
+          },
+        )
+      }
+      await new Promise((r) => setTimeout(r, delay))
+      delay = Math.min(delay * 2, 50)
+    }
+  }
+
+  private async lockIsStale(lockPath: string): Promise<boolean> {
+    try {
+      const text = await readFile(lockPath, 'utf8')
+      const { pid, at } = JSON.parse(text) as { pid: number; at: number }
+      if (Date.now() - at > 120_000) return true
+      try {
+        process.kill(pid, 0)
+        return false
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'ESRCH'
+      }
+    } catch {
+      // Half-written or vanished lock: stale only if it is old.
+      try {
+        return Date.now() - (await stat(lockPath)).mtimeMs > 5_000
+      } catch {
+        return true
+      }
+    }
+  }
+}
+
+/** Writes a registry snapshot to a path (used by tests and `registry-dump --output`). */
+export async function writeRegistryFile(path: string, data: RegistryData): Promise<void> {
+  await mkdir(dirname(path), { recursive: true })
+  await writeFile(path, `${JSON.stringify(data, null, 2)}\n`)
+}
