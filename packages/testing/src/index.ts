@@ -4,3 +4,4 @@
  * @packageDocumentation
  */
 export * from './services.js'
+export * from './online/index.js'

@@ -1,0 +1,100 @@
+/**
+ * A minimal in-memory online store, written from SEMANTICS.md alone: the reference the online
+ * conformance suite is checked against (core ships its own `MemoryOnlineStore` for users).
+ */
+import {
+  type EntitySpec,
+  type FeatureViewSpec,
+  type OnlineRow,
+  OnlineStoreBase,
+  type OnlineValue,
+} from '@larder/core'
+
+interface StoredRow {
+  values: Map<string, unknown>
+  eventTs: bigint
+  createdTs: bigint | null
+}
+
+function keyString(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
+}
+
+/** Whether `incoming` wins against `stored` (SEMANTICS.md; a null created_ts sorts first). */
+export function winsOnline(
+  incoming: { eventTs: bigint; createdTs: bigint | null },
+  stored: { eventTs: bigint; createdTs: bigint | null },
+): boolean {
+  if (incoming.eventTs !== stored.eventTs) return incoming.eventTs > stored.eventTs
+  if (incoming.createdTs === null) return false
+  return stored.createdTs === null || incoming.createdTs > stored.createdTs
+}
+
+/** The in-memory online store. */
+export class ReferenceOnlineStore extends OnlineStoreBase {
+  readonly name = 'reference'
+  readonly #tables = new Map<string, Map<string, StoredRow>>()
+
+  #table(view: FeatureViewSpec, create: boolean): Map<string, StoredRow> | undefined {
+    const name = `${this.context?.project ?? ''}\u0000${view.name}`
+    let table = this.#tables.get(name)
+    if (!table && create) {
+      table = new Map()
+      this.#tables.set(name, table)
+    }
+    return table
+  }
+
+  async update(change: {
+    keep: FeatureViewSpec[]
+    drop: FeatureViewSpec[]
+    entities: EntitySpec[]
+  }): Promise<void> {
+    for (const view of change.drop) await this.teardown([view])
+    for (const view of change.keep) this.#table(view, true)
+  }
+
+  async writeBatch(view: FeatureViewSpec, features: string[], rows: OnlineRow[]): Promise<number> {
+    const table = this.#table(view, true)!
+    let written = 0
+    for (const r of rows) {
+      const key = keyString(r.key)
+      const stored = table.get(key)
+      if (stored && !winsOnline(r, stored)) continue
+      const values = new Map(stored?.values)
+      features.forEach((f, i) => {
+        const v = r.values[i]
+        values.set(f, Array.isArray(v) ? [...v] : (v ?? null))
+      })
+      table.set(key, { values, eventTs: r.eventTs, createdTs: r.createdTs })
+      written++
+    }
+    return written
+  }
+
+  async read(
+    view: FeatureViewSpec,
+    keys: Uint8Array[],
+    features: string[],
+  ): Promise<Array<OnlineValue | undefined>> {
+    const table = this.#table(view, false)
+    return keys.map((key) => {
+      const stored = table?.get(keyString(key))
+      if (!stored) return undefined
+      return {
+        values: features.map((f) => {
+          const v = stored.values.get(f) ?? null
+          return Array.isArray(v) ? [...v] : v
+        }),
+        eventTs: stored.eventTs,
+      }
+    })
+  }
+
+  async teardown(views: FeatureViewSpec[]): Promise<void> {
+    for (const view of views)
+      this.#tables.delete(`${this.context?.project ?? ''}\u0000${view.name}`)
+  }
+
+  async close(): Promise<void> {}
+}
