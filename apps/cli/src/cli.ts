@@ -1,0 +1,206 @@
+/**
+ * The `larder` command: `larder [-c REPO_DIR] COMMAND`. Exit code 0 on success, non-zero with
+ * a one-line reason on failure.
+ */
+import { resolve } from 'node:path'
+import { Command, CommanderError } from 'commander'
+import { FeatureStore } from '@larder/core'
+import { initRepo } from './commands/init.js'
+import { errorLine, table } from './output.js'
+
+/** Where the CLI writes; tests capture it. */
+export interface Io {
+  out: (text: string) => void
+  err: (text: string) => void
+}
+
+const defaultIo: Io = {
+  out: (t) => process.stdout.write(`${t}\n`),
+  err: (t) => process.stderr.write(`${t}\n`),
+}
+
+/** Builds the command tree. */
+export function buildProgram(io: Io = defaultIo): Command {
+  const program = new Command('larder')
+    .description('Larder: a feature store for Node and TypeScript')
+    .option('-c, --chdir <repo>', 'the feature repo folder', '.')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .exitOverride()
+
+  const repoDir = () =>
+    resolve(process.env.INIT_CWD ?? process.cwd(), program.opts<{ chdir: string }>().chdir)
+  const withStore = async <T>(fn: (store: FeatureStore) => Promise<T>): Promise<T> => {
+    const store = await FeatureStore.open(repoDir())
+    try {
+      return await fn(store)
+    } finally {
+      await store.close()
+    }
+  }
+
+  program
+    .command('init')
+    .description('create a feature repo with the driver example and its data')
+    .argument('<dir>', 'folder to create')
+    .option('--force', 'write into a folder that is not empty')
+    .action(async (dir: string, opts: { force?: boolean }) => {
+      const target = await initRepo(resolve(process.env.INIT_CWD ?? process.cwd(), dir), {
+        force: !!opts.force,
+      })
+      io.out(`Created a feature repo in ${target}`)
+      io.out(`Next: larder -c ${dir} apply`)
+    })
+
+  program
+    .command('plan')
+    .description('show what apply would change in the registry')
+    .option('--skip-source-validation', 'do not check views against their sources')
+    .action(async (opts: { skipSourceValidation?: boolean }) => {
+      await withStore(async (store) => {
+        const plan = await store.plan({ skipSourceValidation: !!opts.skipSourceValidation })
+        io.out(plan.text)
+      })
+    })
+
+  program
+    .command('apply')
+    .description('register the repo definitions and create their online tables')
+    .option('--skip-source-validation', 'do not check views against their sources')
+    .action(async (opts: { skipSourceValidation?: boolean }) => {
+      await withStore(async (store) => {
+        const result = await store.apply({ skipSourceValidation: !!opts.skipSourceValidation })
+        io.out(result.text)
+        if (result.changes.length > 0)
+          io.out(`Registry version ${result.version} written to ${store.registry.path}`)
+      })
+    })
+
+  program
+    .command('teardown')
+    .description('remove the online tables and the registry of the repo')
+    .action(async () => {
+      await withStore(async (store) => {
+        const { views } = await store.teardown()
+        io.out(
+          `Removed ${views.length} view(s) from the online store and deleted ${store.registry.path}`,
+        )
+      })
+    })
+
+  program
+    .command('registry-dump')
+    .description('print the registry as JSON')
+    .action(async () => {
+      await withStore(async (store) => {
+        io.out(JSON.stringify(await store.registryDump(), null, 2))
+      })
+    })
+
+  program
+    .command('list')
+    .description('list registered objects')
+    .argument('<what>', 'entities | views | services | sources | on-demand-views')
+    .action(async (what: string) => {
+      await withStore(async (store) => {
+        switch (what) {
+          case 'entities':
+            io.out(
+              table(
+                (await store.listEntities()).map((e) => ({
+                  name: e.name,
+                  join_keys: e.joinKeys.join(','),
+                  type: e.valueType,
+                  description: e.description ?? '',
+                })),
+              ),
+            )
+            break
+          case 'views':
+          case 'feature-views':
+            io.out(
+              table(
+                (await store.listFeatureViews()).map((v) => ({
+                  name: v.name,
+                  kind: v.kind,
+                  entities: v.entities.join(','),
+                  features: v.features.map((f) => f.name).join(','),
+                  ttl_s: v.ttlSeconds,
+                  online: v.online,
+                })),
+              ),
+            )
+            break
+          case 'services':
+          case 'feature-services':
+            io.out(
+              table(
+                (await store.listFeatureServices()).map((s) => ({
+                  name: s.name,
+                  features: s.features
+                    .map((p) => `${p.name ?? p.view}:${p.features?.join('|') ?? '*'}`)
+                    .join(','),
+                })),
+              ),
+            )
+            break
+          case 'sources':
+          case 'data-sources':
+            io.out(
+              table(
+                (await store.listDataSources()).map((s) => ({
+                  name: s.name,
+                  kind: s.kind,
+                  timestamp: s.timestampField ?? '',
+                })),
+              ),
+            )
+            break
+          case 'on-demand-views':
+            io.out(
+              table(
+                (await store.listOnDemandFeatureViews()).map((v) => ({
+                  name: v.name,
+                  sources: v.sources.map((s) => s.view).join(','),
+                  features: v.features.map((f) => f.name).join(','),
+                })),
+              ),
+            )
+            break
+          default:
+            throw new CommanderError(
+              2,
+              'larder.list',
+              `error: cannot list '${what}': use entities, views, services, sources or on-demand-views`,
+            )
+        }
+      })
+    })
+
+  return program
+}
+
+/**
+ * Runs the CLI with `argv` (without `node` and the script) and resolves to the exit code.
+ */
+export async function run(argv: string[], io: Io = defaultIo): Promise<number> {
+  const program = buildProgram(io)
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return 0
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (
+        err.code === 'commander.helpDisplayed' ||
+        err.code === 'commander.version' ||
+        err.exitCode === 0
+      )
+        return 0
+      if (err.code === 'larder.list') io.err(err.message)
+      return err.exitCode || 2
+    }
+    io.err(errorLine(err))
+    if (process.env.LARDER_DEBUG && err instanceof Error && err.stack) io.err(err.stack)
+    return 1
+  }
+}
