@@ -1,0 +1,763 @@
+import {
+  detokenize,
+  duckIdent,
+  duckString,
+  isSignificant,
+  rawToken,
+  SqlLexError,
+  tokenize,
+} from '../warehouse/lexer.js'
+import type { LexerDialect, Token } from '../warehouse/lexer.js'
+import {
+  calledFunctions,
+  isWord,
+  matchingParen,
+  nextSig,
+  parseWith,
+  positionOf,
+  prevSig,
+  rewriteCalls,
+  splitStatements,
+  SqlRejection,
+  withoutQualify,
+} from '../warehouse/sql.js'
+import type { CallRewriter } from '../warehouse/sql.js'
+
+/** BigQuery GoogleSQL lexical rules. */
+export const BIGQUERY_LEXER: LexerDialect = {
+  identQuote: '`',
+  doubleQuotedStrings: true,
+  backslashEscapes: true,
+  atParams: true,
+  colonParams: false,
+  hashComments: true,
+  slashSlashComments: false,
+}
+
+/** A query parameter as the REST API sends it (`queryParameters[]`). */
+export interface BigQueryParameter {
+  name?: string
+  parameterType: { type: string; arrayType?: { type: string } }
+  parameterValue: {
+    value?: string | number | boolean | null
+    arrayValues?: Array<{ value?: string | number | boolean | null }>
+  }
+}
+
+/** Result of translating one GoogleSQL statement. */
+export interface TranslatedBigQuery {
+  sql: string
+  params: Record<string, string | null>
+  /** Upper-cased leading keyword(s): SELECT, INSERT, CREATE_TABLE, ... (BigQuery's statementType). */
+  statementType: string
+  /** Table references after translation, as `dataset.table` (for error messages). */
+  tables: string[]
+}
+
+/** Options for {@link translateBigQuery}. */
+export interface TranslateOptions {
+  parameterMode?: string
+  queryParameters?: BigQueryParameter[]
+  /** `datasetId` used for unqualified table names (the request's `defaultDataset`). */
+  defaultDataset?: string
+}
+
+const PARAM_TYPES: Record<string, string> = {
+  INT64: 'BIGINT',
+  INTEGER: 'BIGINT',
+  FLOAT64: 'DOUBLE',
+  FLOAT: 'DOUBLE',
+  NUMERIC: 'DECIMAL(38,9)',
+  BIGNUMERIC: 'DECIMAL(38,9)',
+  BOOL: 'BOOLEAN',
+  BOOLEAN: 'BOOLEAN',
+  STRING: 'VARCHAR',
+  BYTES: 'BLOB',
+  DATE: 'DATE',
+  DATETIME: 'TIMESTAMP',
+  TIMESTAMP: 'TIMESTAMPTZ',
+  TIME: 'TIME',
+  JSON: 'VARCHAR',
+}
+
+/** GoogleSQL type names -> DuckDB type names (used in CAST targets, typed literals and DDL). */
+const TYPE_NAMES: Record<string, string> = {
+  INT64: 'BIGINT',
+  FLOAT64: 'DOUBLE',
+  STRING: 'VARCHAR',
+  BOOL: 'BOOLEAN',
+  BYTES: 'BLOB',
+  NUMERIC: 'DECIMAL(38,9)',
+  DECIMAL: 'DECIMAL(38,9)',
+  BIGNUMERIC: 'DECIMAL(38,9)',
+  BIGDECIMAL: 'DECIMAL(38,9)',
+  DATETIME: 'TIMESTAMP',
+  TIMESTAMP: 'TIMESTAMPTZ',
+  JSON: 'VARCHAR',
+}
+
+const INTERVAL_UNITS = new Set([
+  'MICROSECOND',
+  'MILLISECOND',
+  'SECOND',
+  'MINUTE',
+  'HOUR',
+  'DAY',
+  'WEEK',
+  'MONTH',
+  'QUARTER',
+  'YEAR',
+])
+
+/** Words that may precede `(` without being a function call. */
+const NON_FUNCTIONS = new Set([
+  'IN',
+  'EXISTS',
+  'AS',
+  'OVER',
+  'VALUES',
+  'USING',
+  'AND',
+  'OR',
+  'NOT',
+  'ON',
+  'FROM',
+  'JOIN',
+  'SELECT',
+  'WHERE',
+  'WITH',
+  'ANY',
+  'ALL',
+  'SOME',
+  'THEN',
+  'ELSE',
+  'WHEN',
+  'CASE',
+  'BY',
+  'HAVING',
+  'QUALIFY',
+  'LIMIT',
+  'INTERVAL',
+  'ARRAY',
+  'STRUCT',
+  'UNNEST',
+  'RETURNS',
+  'TABLE',
+  'INTO',
+  'UNION',
+  'INTERSECT',
+  'EXCEPT',
+  'DISTINCT',
+  'WINDOW',
+  'RECURSIVE',
+  'LATERAL',
+  // Type names that take parameters.
+  'NUMERIC',
+  'BIGNUMERIC',
+  'DECIMAL',
+  'BIGDECIMAL',
+  'STRING',
+  'BYTES',
+])
+
+/**
+ * Functions the emulator accepts: they exist in GoogleSQL and either behave the same in DuckDB or
+ * are rewritten below. Anything else fails with BigQuery's "Function not found" error.
+ */
+const SAME_FUNCTIONS = [
+  'COUNT',
+  'SUM',
+  'AVG',
+  'MIN',
+  'MAX',
+  'ANY_VALUE',
+  'ARRAY_AGG',
+  'STRING_AGG',
+  'STDDEV',
+  'STDDEV_POP',
+  'STDDEV_SAMP',
+  'VARIANCE',
+  'VAR_POP',
+  'VAR_SAMP',
+  'ROW_NUMBER',
+  'RANK',
+  'DENSE_RANK',
+  'PERCENT_RANK',
+  'CUME_DIST',
+  'NTILE',
+  'LAG',
+  'LEAD',
+  'FIRST_VALUE',
+  'LAST_VALUE',
+  'NTH_VALUE',
+  'ABS',
+  'ROUND',
+  'FLOOR',
+  'CEIL',
+  'CEILING',
+  'MOD',
+  'SQRT',
+  'POW',
+  'POWER',
+  'LN',
+  'LOG10',
+  'EXP',
+  'SIGN',
+  'GREATEST',
+  'LEAST',
+  'COALESCE',
+  'IFNULL',
+  'NULLIF',
+  'IF',
+  'CONCAT',
+  'LOWER',
+  'UPPER',
+  'LENGTH',
+  'TRIM',
+  'LTRIM',
+  'RTRIM',
+  'SUBSTR',
+  'SUBSTRING',
+  'REPLACE',
+  'STARTS_WITH',
+  'ENDS_WITH',
+  'STRPOS',
+  'REVERSE',
+  'CAST',
+  'EXTRACT',
+  'UNNEST',
+]
+
+const REWRITTEN_FUNCTIONS: Record<string, CallRewriter> = {
+  TIMESTAMP_SUB: intervalArithmetic('-'),
+  TIMESTAMP_ADD: intervalArithmetic('+'),
+  DATETIME_SUB: intervalArithmetic('-'),
+  DATETIME_ADD: intervalArithmetic('+'),
+  DATE_SUB: (a, t) => `CAST(${intervalArithmetic('-')(a, t)} AS DATE)`,
+  DATE_ADD: (a, t) => `CAST(${intervalArithmetic('+')(a, t)} AS DATE)`,
+  TIMESTAMP_DIFF: diff,
+  DATETIME_DIFF: diff,
+  DATE_DIFF: (a) => `date_diff(${unitLiteral(a[2])}, ${arg(a, 1)}, ${arg(a, 0)})`,
+  TIMESTAMP_TRUNC: (a) => `date_trunc(${unitLiteral(a[1])}, ${arg(a, 0)})`,
+  DATETIME_TRUNC: (a) => `date_trunc(${unitLiteral(a[1])}, ${arg(a, 0)})`,
+  DATE_TRUNC: (a) => `CAST(date_trunc(${unitLiteral(a[1])}, ${arg(a, 0)}) AS DATE)`,
+  CURRENT_TIMESTAMP: () => 'CURRENT_TIMESTAMP',
+  CURRENT_DATE: () => 'CURRENT_DATE',
+  CURRENT_DATETIME: () => 'CAST(CURRENT_TIMESTAMP AS TIMESTAMP)',
+  TIMESTAMP: (a) => `CAST(${arg(a, 0)} AS TIMESTAMPTZ)`,
+  DATETIME: (a) => `CAST(${arg(a, 0)} AS TIMESTAMP)`,
+  DATE: (a) => `CAST(${arg(a, 0)} AS DATE)`,
+  SAFE_CAST: (a) => `TRY_CAST(${a.join(', ')})`,
+  GENERATE_ARRAY: (a) => `generate_series(${a.join(', ')})`,
+  ARRAY_LENGTH: (a) => `len(${arg(a, 0)})`,
+  COUNTIF: (a) => `count_if(${arg(a, 0)})`,
+  LOGICAL_AND: (a) => `bool_and(${arg(a, 0)})`,
+  LOGICAL_OR: (a) => `bool_or(${arg(a, 0)})`,
+  UNIX_MICROS: (a) => `epoch_us(${arg(a, 0)})`,
+  UNIX_MILLIS: (a) => `epoch_ms(${arg(a, 0)})`,
+  UNIX_SECONDS: (a) => `CAST(floor(epoch(${arg(a, 0)})) AS BIGINT)`,
+  TIMESTAMP_MICROS: (a) => `CAST(make_timestamp(${arg(a, 0)}) AS TIMESTAMPTZ)`,
+  TIMESTAMP_MILLIS: (a) => `CAST(make_timestamp((${arg(a, 0)}) * 1000) AS TIMESTAMPTZ)`,
+  TIMESTAMP_SECONDS: (a) => `to_timestamp(${arg(a, 0)})`,
+  SAFE_DIVIDE: (a) =>
+    `(CASE WHEN (${arg(a, 1)}) = 0 THEN NULL ELSE (${arg(a, 0)}) / (${arg(a, 1)}) END)`,
+  DIV: (a) => `((${arg(a, 0)}) // (${arg(a, 1)}))`,
+}
+
+/** Every function name the emulator accepts (for the README and the check). */
+export const SUPPORTED_FUNCTIONS: ReadonlySet<string> = new Set([
+  ...SAME_FUNCTIONS,
+  ...Object.keys(REWRITTEN_FUNCTIONS),
+])
+
+function arg(args: string[], i: number): string {
+  const a = args[i]
+  if (a === undefined) throw new SqlRejection('syntax', `Syntax error: missing argument ${i + 1}`)
+  return a
+}
+
+function unitLiteral(text: string | undefined): string {
+  const unit = (text ?? '').trim().toUpperCase()
+  if (!INTERVAL_UNITS.has(unit)) {
+    throw new SqlRejection('syntax', `A valid date part name is required but found ${text ?? ''}`)
+  }
+  return `'${unit.toLowerCase()}'`
+}
+
+function diff(args: string[]): string {
+  return `date_sub(${unitLiteral(args[2])}, ${arg(args, 1)}, ${arg(args, 0)})`
+}
+
+/** `F(x, INTERVAL n unit)` -> `(x op INTERVAL (n) unit)`. */
+function intervalArithmetic(op: '+' | '-'): CallRewriter {
+  return (args, tokens) => {
+    const interval = (tokens[1] ?? []).filter(isSignificant)
+    if (!isWord(interval[0], 'INTERVAL')) {
+      throw new SqlRejection(
+        'syntax',
+        'Syntax error: the second argument must be an INTERVAL expression (INTERVAL n unit)',
+      )
+    }
+    return `(${arg(args, 0)} ${op} ${arg(args, 1)})`
+  }
+}
+
+function reject(
+  tokens: readonly Token[],
+  index: number,
+  kind: SqlRejection['kind'],
+  message: string,
+): never {
+  const { line, column } = positionOf(tokens, index)
+  throw new SqlRejection(kind, `${message} at [${line}:${column}]`, line, column)
+}
+
+/**
+ * Validates one GoogleSQL statement and translates it into DuckDB SQL, following the rules listed
+ * in this folder's README. Throws {@link SqlRejection} for anything BigQuery would reject or the
+ * emulator does not support.
+ */
+export function translateBigQuery(
+  sqlText: string,
+  options: TranslateOptions = {},
+): TranslatedBigQuery {
+  let all: Token[]
+  try {
+    all = tokenize(sqlText, BIGQUERY_LEXER)
+  } catch (err) {
+    if (err instanceof SqlLexError) throw new SqlRejection('syntax', `Syntax error: ${err.message}`)
+    throw err
+  }
+  const statements = splitStatements(all)
+  if (statements.length === 0)
+    throw new SqlRejection('syntax', 'Syntax error: Unexpected end of script')
+  if (statements.length > 1) {
+    throw new SqlRejection(
+      'unsupported',
+      'Multi-statement scripts are not supported by the emulator',
+    )
+  }
+  const tokens = statements[0]!
+  validateSyntax(tokens)
+  const cast = tokens.findIndex((t) => t.kind === 'op' && t.text === '::')
+  if (cast >= 0) reject(tokens, cast, 'syntax', 'Syntax error: Unexpected ":"')
+  const statementType = statementTypeOf(tokens)
+
+  for (const { name, index } of calledFunctions(tokens, NON_FUNCTIONS)) {
+    if (!SUPPORTED_FUNCTIONS.has(name)) {
+      reject(tokens, index, 'function', `Function not found: ${tokens[index]!.text}`)
+    }
+  }
+
+  let out = splitBacktickPaths(tokens)
+  out = out.map((t) => (t.kind === 'string' ? rawToken(duckString(t.value), 'string') : t))
+  out = out.map((t) => (t.kind === 'quoted' ? { ...t, text: duckIdent(t.value) } : t))
+  const tables: string[] = []
+  out = qualifyTables(out, options.defaultDataset, tables)
+  out = rewriteTypeNames(out)
+  out = parenthesizeIntervals(out)
+  out = rewriteUnnest(out)
+  const { tokens: withParams, params } = bindParameters(out, options)
+  out = rewriteCalls(withParams, REWRITTEN_FUNCTIONS)
+  return { sql: detokenize(out), params, statementType, tables }
+}
+
+/** Runs node-sql-parser's BigQuery grammar over the statement, working around its known gaps. */
+function validateSyntax(tokens: readonly Token[]): void {
+  // Gap: the grammar has no positional `?` parameters; check the statement with named ones instead.
+  let n = 0
+  const forParser = tokens.map((t) =>
+    t.kind === 'param' && t.value === '' ? rawToken(`@__p${++n}`) : t,
+  )
+  const first = parseWith(detokenize(forParser), 'bigquery')
+  if (first.ok) return
+  // Gap: the grammar has no QUALIFY clause; check the statement without it.
+  const stripped = withoutQualify(forParser)
+  if (stripped && parseWith(detokenize(stripped), 'bigquery').ok) return
+  const found = first.found === null ? 'end of input' : `"${first.found}"`
+  throw new SqlRejection(
+    'syntax',
+    `Syntax error: Unexpected ${found} at [${first.line}:${first.column}]`,
+    first.line,
+    first.column,
+  )
+}
+
+function statementTypeOf(tokens: readonly Token[]): string {
+  const sig = tokens.filter(isSignificant)
+  const w = (i: number): string => (sig[i]?.kind === 'word' ? sig[i]!.value : '')
+  switch (w(0)) {
+    case 'SELECT':
+    case 'WITH':
+      return 'SELECT'
+    case '':
+      if (sig[0]?.kind === 'lparen') return 'SELECT'
+      break
+    case 'INSERT':
+    case 'UPDATE':
+    case 'DELETE':
+      return w(0)
+    case 'CREATE': {
+      let i = 1
+      if (w(1) === 'OR' && w(2) === 'REPLACE') i = 3
+      if (w(i) === 'TABLE') return 'CREATE_TABLE'
+      if (w(i) === 'SCHEMA') return 'CREATE_SCHEMA'
+      if (w(i) === 'VIEW') return 'CREATE_VIEW'
+      break
+    }
+    case 'DROP':
+      if (w(1) === 'TABLE') return 'DROP_TABLE'
+      if (w(1) === 'SCHEMA') return 'DROP_SCHEMA'
+      if (w(1) === 'VIEW') return 'DROP_VIEW'
+      break
+    case 'TRUNCATE':
+      return 'TRUNCATE_TABLE'
+  }
+  throw new SqlRejection(
+    'unsupported',
+    `Statement not supported by the emulator: ${sig
+      .slice(0, 2)
+      .map((t) => t.text)
+      .join(
+        ' ',
+      )} (supported: SELECT/WITH, INSERT, UPDATE, DELETE, CREATE [OR REPLACE] TABLE/VIEW/SCHEMA, DROP TABLE/VIEW/SCHEMA, TRUNCATE TABLE)`,
+  )
+}
+
+/** `` `p.d.t` `` -> `"p"."d"."t"` (a backtick-quoted path is split at its dots). */
+function splitBacktickPaths(tokens: readonly Token[]): Token[] {
+  const out: Token[] = []
+  for (const t of tokens) {
+    if (t.kind === 'quoted' && t.value.includes('.')) {
+      t.value.split('.').forEach((part, i) => {
+        if (i > 0) out.push(rawToken('.', 'dot'))
+        out.push({ kind: 'quoted', text: duckIdent(part), value: part })
+      })
+    } else out.push(t)
+  }
+  return out
+}
+
+const TABLE_POSITION_WORDS = ['FROM', 'JOIN', 'INTO', 'UPDATE', 'TABLE', 'VIEW']
+const NOT_TABLE_FROM = ['EXTRACT', 'TRIM', 'SUBSTRING', 'POSITION', 'OVERLAY']
+
+/**
+ * Table references (after FROM/JOIN/INTO/UPDATE/TABLE, and in comma-separated FROM lists):
+ * `project.dataset.table` -> `dataset.table`; a bare `table` that is not a CTE is qualified with the
+ * default dataset, or rejected as BigQuery does. `CREATE/DROP SCHEMA project.dataset` -> `dataset`.
+ */
+function qualifyTables(
+  tokens: Token[],
+  defaultDataset: string | undefined,
+  tables: string[],
+): Token[] {
+  const ctes = new Set<string>()
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!
+    if (t.kind !== 'word' && t.kind !== 'quoted') continue
+    const as = nextSig(tokens, i + 1)
+    const open = as >= 0 ? nextSig(tokens, as + 1) : -1
+    const before = prevSig(tokens, i - 1)
+    if (
+      isWord(tokens[as], 'AS') &&
+      open >= 0 &&
+      tokens[open]!.kind === 'lparen' &&
+      (isWord(tokens[before], 'WITH', 'RECURSIVE') || tokens[before]?.kind === 'comma')
+    ) {
+      ctes.add(t.value.toLowerCase())
+    }
+  }
+  const out: Token[] = []
+  const parenOwners: string[] = []
+  let fromListDepth = -1
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!
+    if (t.kind === 'lparen') {
+      const b = prevSig(tokens, i - 1)
+      parenOwners.push(tokens[b]?.kind === 'word' ? tokens[b]!.value : '')
+    } else if (t.kind === 'rparen') parenOwners.pop()
+    const depth = parenOwners.length
+    const inSpecialCall = NOT_TABLE_FROM.includes(parenOwners[parenOwners.length - 1] ?? '')
+    let isTablePosition = false
+    if (t.kind === 'word' && TABLE_POSITION_WORDS.includes(t.value) && !inSpecialCall) {
+      isTablePosition = true
+      if (t.value === 'FROM') fromListDepth = depth
+    } else if (t.kind === 'comma' && fromListDepth === depth) {
+      isTablePosition = true
+    } else if (
+      t.kind === 'word' &&
+      [
+        'WHERE',
+        'GROUP',
+        'ORDER',
+        'HAVING',
+        'QUALIFY',
+        'LIMIT',
+        'WINDOW',
+        'UNION',
+        'JOIN',
+        'ON',
+      ].includes(t.value)
+    ) {
+      if (fromListDepth === depth) fromListDepth = -1
+    } else if (t.kind === 'rparen' && depth < fromListDepth) fromListDepth = -1
+    if (t.kind === 'word' && t.value === 'SCHEMA') {
+      out.push(t)
+      i = rewriteChain(tokens, i + 1, out, (parts) => (parts.length === 2 ? parts.slice(1) : parts))
+      continue
+    }
+    out.push(t)
+    if (!isTablePosition) continue
+    i = rewriteChain(tokens, i + 1, out, (parts, start) => {
+      const name = (p: Token[]): string =>
+        p.map((x) => (x.kind === 'quoted' ? x.value : x.text)).join('.')
+      if (parts.length === 3) {
+        tables.push(name(parts.slice(1)))
+        return parts.slice(1)
+      }
+      if (parts.length === 2) tables.push(name(parts))
+      if (parts.length === 1) {
+        const name = parts[0]!.value.toLowerCase()
+        if (ctes.has(name)) return parts
+        if (defaultDataset !== undefined) {
+          tables.push(
+            `${defaultDataset}.${parts[0]!.kind === 'quoted' ? parts[0]!.value : parts[0]!.text}`,
+          )
+          return [
+            { kind: 'quoted', text: duckIdent(defaultDataset), value: defaultDataset },
+            ...parts,
+          ]
+        }
+        reject(
+          tokens,
+          start,
+          'qualification',
+          `Table "${parts[0]!.text.replaceAll('"', '')}" must be qualified with a dataset (e.g. dataset.table).`,
+        )
+      }
+      return parts
+    })
+  }
+  return out
+}
+
+/**
+ * Reads the dotted name starting at the next significant token after `from` (skipping
+ * `IF [NOT] EXISTS`), lets `map` replace its parts and appends the result to `out`.
+ * Returns the index of the last consumed token (or `from - 1` when no name follows).
+ */
+function rewriteChain(
+  tokens: readonly Token[],
+  from: number,
+  out: Token[],
+  map: (parts: Token[], start: number) => Token[],
+): number {
+  let i = from
+  // Copy whitespace and IF [NOT] EXISTS through.
+  for (;;) {
+    const j = nextSig(tokens, i)
+    if (j < 0) return tokens.length - 1
+    if (isWord(tokens[j], 'IF', 'NOT', 'EXISTS')) {
+      for (let k = i; k <= j; k++) out.push(tokens[k]!)
+      i = j + 1
+      continue
+    }
+    break
+  }
+  const start = nextSig(tokens, i)
+  const first = tokens[start]
+  if (!first || (first.kind !== 'word' && first.kind !== 'quoted')) return from - 1
+  if (first.kind === 'word' && ['SELECT', 'UNNEST', 'WITH'].includes(first.value)) return from - 1
+  const parts: Token[] = [first]
+  let end = start
+  while (tokens[end + 1]?.kind === 'dot') {
+    const p = tokens[end + 2]
+    if (!p || (p.kind !== 'word' && p.kind !== 'quoted')) break
+    parts.push(p)
+    end += 2
+  }
+  // A name followed by `(` is a table function, not a table.
+  const after = nextSig(tokens, end + 1)
+  if (after >= 0 && tokens[after]!.kind === 'lparen') return from - 1
+  for (let k = i; k < start; k++) out.push(tokens[k]!)
+  map(parts, start).forEach((p, k) => {
+    if (k > 0) out.push(rawToken('.', 'dot'))
+    out.push(p)
+  })
+  return end
+}
+
+/**
+ * GoogleSQL type names -> DuckDB ones, where a type is expected: after AS inside CAST/SAFE_CAST,
+ * before a string (typed literals `TIMESTAMP '...'`), and in CREATE TABLE column lists.
+ */
+function rewriteTypeNames(tokens: Token[]): Token[] {
+  const isCreate = isWord(tokens[nextSig(tokens, 0)], 'CREATE')
+  const owners: string[] = []
+  return tokens.map((t, i) => {
+    if (t.kind === 'lparen') {
+      const b = prevSig(tokens, i - 1)
+      owners.push(tokens[b]?.kind === 'word' ? tokens[b]!.value : '')
+    } else if (t.kind === 'rparen') owners.pop()
+    if (t.kind !== 'word') return t
+    const duck = TYPE_NAMES[t.value]
+    if (!duck) return t
+    const next = tokens[nextSig(tokens, i + 1)]
+    const prev = tokens[prevSig(tokens, i - 1)]
+    const owner = owners[owners.length - 1] ?? ''
+    const hasArgs = next?.kind === 'lparen'
+    const replacement = hasArgs ? duck.replace(/\(.*\)$/, '') : duck
+    if (next?.kind === 'string' && !hasArgs) return { ...t, text: replacement }
+    if (isWord(prev, 'AS') && ['CAST', 'SAFE_CAST'].includes(owner))
+      return { ...t, text: replacement }
+    if (isCreate && owners.length === 1 && (prev?.kind === 'word' || prev?.kind === 'quoted')) {
+      return { ...t, text: replacement }
+    }
+    return t
+  })
+}
+
+/** `INTERVAL <expr> unit` -> `INTERVAL (<expr>) unit` (DuckDB needs parentheses around expressions). */
+function parenthesizeIntervals(tokens: Token[]): Token[] {
+  const out: Token[] = []
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!
+    out.push(t)
+    if (!isWord(t, 'INTERVAL')) continue
+    const first = nextSig(tokens, i + 1)
+    if (first < 0 || tokens[first]!.kind === 'string') continue
+    let depth = 0
+    let j = first
+    for (; j < tokens.length; j++) {
+      const u = tokens[j]!
+      if (u.kind === 'lparen') depth++
+      else if (u.kind === 'rparen') depth--
+      else if (depth === 0 && u.kind === 'word' && INTERVAL_UNITS.has(u.value) && j > first) break
+      if (depth < 0) break
+    }
+    const unit = tokens[j]
+    if (unit?.kind !== 'word' || !INTERVAL_UNITS.has(unit.value)) {
+      reject(tokens, i, 'syntax', 'Syntax error: INTERVAL needs a date part (e.g. INTERVAL 1 HOUR)')
+    }
+    out.push(rawToken(' ('), ...tokens.slice(first, j), rawToken(') '), unit!)
+    i = j
+  }
+  return out
+}
+
+/** `@name` / `?` -> `CAST($name AS type)` with the request's parameter types and values. */
+function bindParameters(
+  tokens: Token[],
+  options: TranslateOptions,
+): { tokens: Token[]; params: Record<string, string | null> } {
+  const list = options.queryParameters ?? []
+  const params: Record<string, string | null> = {}
+  let positional = 0
+  const byName = new Map(list.filter((p) => p.name).map((p) => [p.name!.toLowerCase(), p]))
+  let sawNamed = false
+  let sawPositional = false
+  const out = tokens.map((t, i) => {
+    if (t.kind !== 'param') return t
+    let p: BigQueryParameter | undefined
+    let key: string
+    if (t.value === '') {
+      sawPositional = true
+      p = list[positional]
+      key = `p${++positional}`
+      if (!p) reject(tokens, i, 'parameter', `Query parameter ${positional} not found`)
+    } else {
+      sawNamed = true
+      p = byName.get(t.value.toLowerCase())
+      key = `n_${t.value.toLowerCase()}`
+      if (!p) reject(tokens, i, 'parameter', `Query parameter '${t.value}' not found`)
+    }
+    if (sawNamed && sawPositional) {
+      reject(tokens, i, 'parameter', 'Cannot mix named and positional query parameters')
+    }
+    const { type, value } = parameterToDuck(p!)
+    params[key] = value
+    return rawToken(`CAST($${key} AS ${type})`, 'param')
+  })
+  if (sawPositional && positional < list.length) {
+    throw new SqlRejection(
+      'parameter',
+      `Positional parameters: ${list.length} given, ${positional} used`,
+    )
+  }
+  return { tokens: out, params }
+}
+
+function parameterToDuck(p: BigQueryParameter): { type: string; value: string | null } {
+  const type = p.parameterType.type.toUpperCase()
+  if (type === 'ARRAY') {
+    const element = (p.parameterType.arrayType?.type ?? 'STRING').toUpperCase()
+    const duck = PARAM_TYPES[element]
+    if (!duck)
+      throw new SqlRejection('parameter', `Unsupported query parameter type ARRAY<${element}>`)
+    const items = (p.parameterValue.arrayValues ?? []).map((v) =>
+      v.value === null || v.value === undefined ? 'NULL' : duckString(String(v.value)),
+    )
+    return { type: `${duck}[]`, value: `[${items.join(', ')}]` }
+  }
+  const duck = PARAM_TYPES[type]
+  if (!duck) throw new SqlRejection('parameter', `Unsupported query parameter type ${type}`)
+  const raw = p.parameterValue.value
+  let value = raw === null || raw === undefined ? null : String(raw)
+  if (value !== null && type === 'BYTES') value = Buffer.from(value, 'base64').toString('latin1')
+  return { type: duck, value }
+}
+
+/**
+ * `x IN UNNEST(arr)` -> `x IN (SELECT UNNEST(arr))`; `FROM UNNEST(arr) [AS] a` ->
+ * `FROM UNNEST(arr) AS a(a)` so that `a` names the element, as in BigQuery.
+ */
+function rewriteUnnest(tokens: Token[]): Token[] {
+  const out: Token[] = []
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!
+    if (!isWord(t, 'UNNEST')) {
+      out.push(t)
+      continue
+    }
+    const open = nextSig(tokens, i + 1)
+    if (open < 0 || tokens[open]!.kind !== 'lparen') {
+      out.push(t)
+      continue
+    }
+    const close = matchingParen(tokens, open)
+    const call = tokens.slice(i, close + 1)
+    const prev = tokens[prevSig(tokens, i - 1)]
+    if (isWord(prev, 'IN')) {
+      out.push(rawToken('(SELECT '), ...call, rawToken(')'))
+      i = close
+      continue
+    }
+    out.push(...call)
+    i = close
+    if (!isWord(prev, 'FROM', 'JOIN') && prev?.kind !== 'comma') continue
+    let a = nextSig(tokens, close + 1)
+    if (isWord(tokens[a], 'AS')) a = nextSig(tokens, a + 1)
+    const alias = tokens[a]
+    const reserved = [
+      'WHERE',
+      'GROUP',
+      'ORDER',
+      'LIMIT',
+      'ON',
+      'JOIN',
+      'LEFT',
+      'INNER',
+      'CROSS',
+      'WITH',
+      'UNION',
+    ]
+    if (
+      alias &&
+      (alias.kind === 'quoted' || (alias.kind === 'word' && !reserved.includes(alias.value)))
+    ) {
+      out.push(rawToken(' AS '), alias, rawToken('('), alias, rawToken(')'))
+      i = a
+    }
+  }
+  return out
+}
