@@ -210,10 +210,11 @@ export async function* resultBatches(
       else for (let i = 0; i < n; i++) out.push(vector.getItem(i))
     }
     rows += n
-    if (rows >= batchRows) {
-      yield makeBatch(schema, columns, buffers)
-      buffers = columns.map(() => [])
-      rows = 0
+    while (rows >= batchRows) {
+      const head = buffers.map((b) => b.slice(0, batchRows))
+      buffers = buffers.map((b) => b.slice(batchRows))
+      rows -= batchRows
+      yield makeBatch(schema, columns, head)
     }
   }
   if (rows > 0) yield makeBatch(schema, columns, buffers)
@@ -277,6 +278,18 @@ function temporalMicros(vector: arrow.Vector, from: number, to: number): Array<b
     base += data.length
   }
   return out
+}
+
+/**
+ * A timestamp vector as timestamp[us, UTC] (exact), the form the in-memory engine gives
+ * entity timestamp columns; other vectors are returned as they are.
+ */
+export function toMicrosUtc(vector: arrow.Vector): arrow.Vector {
+  const type = vector.type as arrow.DataType
+  if (!arrow.DataType.isTimestamp(type)) return vector
+  const ts = type as arrow.Timestamp
+  if (ts.unit === arrow.TimeUnit.MICROSECOND && ts.timezone === 'UTC') return vector
+  return arrow.makeVector(buildData('timestamp', temporalMicros(vector, 0, vector.length)))
 }
 
 function duckValue(value: unknown, type: ValueTypeName): DuckDBValue {

@@ -31,6 +31,7 @@ import {
   valueTypeOfArrow,
   resultBatches,
   resultTable,
+  toMicrosUtc,
 } from './arrow-io.js'
 import { valueTypeOfDuck } from './duck-types.js'
 import {
@@ -445,7 +446,7 @@ export class FileOfflineStore extends OfflineStoreBase {
         const columns: Record<string, arrow.Vector> = {}
         for (const name of plan.entityColumns) {
           const vector = arrowInput.getChild(name)
-          if (vector) columns[name] = vector
+          if (vector) columns[name] = toMicrosUtc(vector)
         }
         for (const f of features) columns[f.name] = joined.getChild(f.name)!
         return new Arrow.Table(columns)
