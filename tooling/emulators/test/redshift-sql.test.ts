@@ -86,6 +86,28 @@ describe('Redshift -> PostgreSQL translation', () => {
     expect(sqlOf(sql)).toContain("((s.event_ts) + (-24) * interval '1 hour')")
   })
 
+  it('folds quoted identifiers to lower case and accepts TIMESTAMPTZ casts', () => {
+    expect(sqlOf('SELECT "DriverId" AS "Id", x::timestamptz FROM "Stats"')).toBe(
+      'SELECT "driverid" AS "id", x::timestamptz FROM "stats"',
+    )
+  })
+
+  it('names valid Redshift that the emulator does not support', () => {
+    expect(rejection('SELECT a FROM t QUALIFY ROW_NUMBER() OVER (ORDER BY a) = 1')).toMatch(
+      /QUALIFY is valid Redshift but outside the emulator's supported subset/,
+    )
+    expect(rejection('SELECT TOP 10 * FROM t')).toMatch(/SELECT TOP n .*LIMIT/)
+    expect(
+      rejection('SELECT LAST_VALUE(x) IGNORE NULLS OVER (PARTITION BY a ORDER BY b) FROM t'),
+    ).toMatch(/IGNORE NULLS/)
+    expect(rejection('MERGE INTO t USING u ON t.id = u.id WHEN MATCHED THEN DELETE')).toMatch(
+      /MERGE/,
+    )
+    expect(rejection('DELETE FROM t USING u WHERE t.id = u.id')).toMatch(/DELETE \.\.\. USING/)
+    expect(rejection("UNLOAD ('SELECT 1') TO 's3://b/k'")).toMatch(/no S3/)
+    expect(translateStatement('SELECT top FROM t').sql).toBe('SELECT top FROM t')
+  })
+
   it('rejects what Redshift rejects, with a clear error', () => {
     expect(rejection('SELEC 1')).toMatch(/syntax error at or near "1"/)
     expect(rejection('INSERT INTO t (a) VALUES (1) ON CONFLICT DO NOTHING')).toMatch(/ON CONFLICT/)

@@ -95,6 +95,8 @@ export class RedshiftDataApi {
   readonly #pool: pg.Pool
   readonly #pageRows: number
   readonly #databases = new Set<string>(['dev'])
+  /** ClientToken -> the response of the call that first used it (idempotent retries). */
+  readonly #clientTokens = new Map<string, unknown>()
 
   /**
    * @param engine statement runner.
@@ -259,6 +261,13 @@ export class RedshiftDataApi {
   }
 
   #execute(input: Input, isBatch: boolean): unknown {
+    const clientToken = optionalString(input, 'ClientToken')
+    const earlier = clientToken === undefined ? undefined : this.#clientTokens.get(clientToken)
+    if (earlier !== undefined) return earlier
+    const format = optionalString(input, 'ResultFormat')
+    if (format !== undefined && format !== 'JSON') {
+      throw validation(`[emulator] ResultFormat ${format} is not supported; use JSON (the default)`)
+    }
     let sqls: string[]
     if (isBatch) {
       const raw = input.Sqls
@@ -293,7 +302,7 @@ export class RedshiftDataApi {
       ...(withEvent !== undefined && { withEvent }),
       ...(statementName !== undefined && { statementName }),
     })
-    return {
+    const output = {
       Id: statement.id,
       CreatedAt: epochSeconds(statement.createdAt),
       Database: target.database,
@@ -302,6 +311,8 @@ export class RedshiftDataApi {
       SecretArn: target.secretArn,
       DbUser: target.dbUser,
     }
+    if (clientToken !== undefined) this.#clientTokens.set(clientToken, output)
+    return output
   }
 
   #lookup(input: Input): { statement: Statement; sub?: SubStatement } {

@@ -439,8 +439,58 @@ function parseGate(text: string, firstWord: string): Record<string, unknown>[] {
       : ''
     const near = e.found == null ? 'end of input' : `"${e.found}"`
     throw new SqlRejectedError(
-      `ERROR: syntax error at or near ${near}${where} [emulator: rejected by the Redshift SQL parser]`,
+      `ERROR: syntax error at or near ${near}${where} [emulator: rejected by node-sql-parser's Redshift grammar; valid Redshift it cannot parse is outside the emulator's subset, see its README]`,
     )
+  }
+}
+
+/** Type names the redshift grammar does not know, spelled the way it does (parse only). */
+const GATE_TYPE_SPELLINGS: Record<string, string> = {
+  TIMESTAMPTZ: 'TIMESTAMP WITH TIME ZONE',
+  TIMETZ: 'TIME WITH TIME ZONE',
+}
+
+function gateText(tokens: Token[]): string {
+  return tokens
+    .map((t) => (t.kind === 'ident' ? (GATE_TYPE_SPELLINGS[t.upper] ?? t.text) : t.text))
+    .join('')
+}
+
+/** Valid Redshift the emulator cannot check or run: rejected with a specific message. */
+function checkKnownGaps(sig: Token[]): void {
+  const gap = (what: string, why: string) =>
+    new SqlRejectedError(
+      `ERROR: [emulator] ${what} is valid Redshift but outside the emulator's supported subset (${why})`,
+    )
+  const first = sig[0]?.upper
+  if (first === 'MERGE') throw gap('MERGE', 'node-sql-parser cannot parse it')
+  for (let i = 0; i < sig.length; i++) {
+    const t = sig[i]!
+    if (t.kind !== 'ident') continue
+    const next = sig[i + 1]
+    const u = t.upper
+    if (u === 'QUALIFY')
+      throw gap('QUALIFY', 'node-sql-parser cannot parse it; filter ROW_NUMBER() in an outer query')
+    if (u === 'TOP' && sig[i - 1]?.upper === 'SELECT' && next?.kind === 'number') {
+      throw gap('SELECT TOP n', 'use LIMIT n')
+    }
+    if (u === 'WITHIN' && next?.upper === 'GROUP' && sig.some((x) => x.upper === 'LISTAGG')) {
+      throw gap('LISTAGG ... WITHIN GROUP', 'node-sql-parser cannot parse it')
+    }
+    if (u === 'IDENTITY' && next?.kind === 'lparen')
+      throw gap('IDENTITY(seed, step)', 'node-sql-parser cannot parse it')
+    if ((u === 'IGNORE' || u === 'RESPECT') && next?.upper === 'NULLS') {
+      throw gap(`${u} NULLS`, 'PostgreSQL window functions have no null treatment')
+    }
+    if (u === 'DELETE' && (sig[i + 3]?.upper === 'USING' || sig[i + 5]?.upper === 'USING')) {
+      throw gap(
+        'DELETE ... USING',
+        'node-sql-parser cannot parse it; use WHERE ... IN (SELECT ...)',
+      )
+    }
+    if (u === 'COPY' || u === 'UNLOAD') {
+      if (i === 0) throw gap(u, 'there is no S3 behind the emulator')
+    }
   }
 }
 
@@ -523,6 +573,12 @@ function render(tokens: Token[], params: Map<string, number>): string {
       i++
       continue
     }
+    if (t.kind === 'qident') {
+      // Redshift folds delimited identifiers to lower case (enable_case_sensitive_identifier off).
+      out += t.text.toLowerCase()
+      i++
+      continue
+    }
     if (t.kind === 'ident') {
       const j = nextSignificant(tokens, i + 1)
       const isCall = tokens[j]?.kind === 'lparen'
@@ -571,8 +627,8 @@ export function translateStatement(
   }
   const firstWord = sig[0]!.upper
   checkTokens(sig)
-  const gateText = tokens.map((t) => t.text).join('')
-  const ast = parseGate(gateText, firstWord)
+  checkKnownGaps(sig)
+  const ast = parseGate(gateText(tokens), firstWord)
   const first = ast[0] ?? {}
   const type = String(first.type ?? 'unknown')
   if (!ALLOWED_TYPES.has(type)) {
