@@ -335,4 +335,45 @@ describe('admin', () => {
     )
     await admin.disconnect()
   })
+
+  it('sets and resets group offsets, and describes groups', async () => {
+    const topic = 'admin-offsets'
+    await broker.createTopic(topic, 1)
+    const producer = kafka.producer()
+    await producer.connect()
+    await producer.send({
+      topic,
+      messages: Array.from({ length: 5 }, (_, i) => ({ value: `o${i}` })),
+    })
+    await producer.disconnect()
+    const admin = kafka.admin()
+    await admin.connect()
+    await admin.setOffsets({
+      groupId: 'offsets-group',
+      topic,
+      partitions: [{ partition: 0, offset: '3' }],
+    })
+    const got = await consume(topic, 2, { groupId: 'offsets-group' })
+    expect(got.map((g) => String(g.message.value))).toEqual(['o3', 'o4'])
+    for (const c of running.splice(0)) await c.disconnect()
+    await admin.resetOffsets({ groupId: 'offsets-group', topic, earliest: true })
+    const [offsets] = await admin.fetchOffsets({ groupId: 'offsets-group', topics: [topic] })
+    // kafkajs commits the sentinel -2 ("earliest"); a new member then starts from the beginning.
+    expect(offsets?.partitions).toEqual([{ partition: 0, offset: '-2', metadata: null }])
+    const again = await consume(topic, 5, { groupId: 'offsets-group' })
+    expect(again.map((g) => String(g.message.value))).toEqual(['o0', 'o1', 'o2', 'o3', 'o4'])
+    const { groups } = await admin.listGroups()
+    expect(groups).toContainEqual({ groupId: 'offsets-group', protocolType: 'consumer' })
+    await admin.disconnect()
+    // admin.setOffsets runs a paused consumer for one fetch round: kafkajs's 5 s maxWaitTime.
+  }, 20_000)
+
+  it('refuses idempotent producers (no InitProducerId)', async () => {
+    const producer = kafka.producer({
+      idempotent: true,
+      retry: { retries: 1, initialRetryTime: 10 },
+    })
+    await expect(producer.connect()).rejects.toThrow(/does not support/)
+    await producer.disconnect()
+  })
 })
