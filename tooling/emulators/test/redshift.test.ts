@@ -92,7 +92,7 @@ describe.skipIf(!postgres.available)('Redshift Data API emulator', () => {
     const { Id } = await client.send(
       new ExecuteStatementCommand({
         ...target,
-        Sql: 'SELECT 42 AS answer FROM (SELECT pg_sleep(0.3)) s',
+        Sql: 'SELECT 42 AS answer FROM (SELECT pg_sleep(0.5)) s',
       }),
     )
     const early = await client.send(new DescribeStatementCommand({ Id }))
@@ -104,7 +104,7 @@ describe.skipIf(!postgres.available)('Redshift Data API emulator', () => {
     expect(done.Status).toBe('FINISHED')
     expect(done.HasResultSet).toBe(true)
     expect(done.ResultRows).toBe(1)
-    expect(done.Duration).toBeGreaterThan(250_000_000) // nanoseconds
+    expect(done.Duration).toBeGreaterThan(450_000_000) // nanoseconds
     expect(done.CreatedAt).toBeInstanceOf(Date)
     expect(done.UpdatedAt!.getTime()).toBeGreaterThanOrEqual(done.CreatedAt!.getTime())
     const result = await client.send(new GetStatementResultCommand({ Id }))

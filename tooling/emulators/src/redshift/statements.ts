@@ -57,8 +57,10 @@ export interface Statement {
   statementName?: string
   withEvent?: boolean
   parameters?: { name: string; value: string }[]
-  /** PostgreSQL backend pid while running; -1 before. */
+  /** PostgreSQL backend pid (reported as RedshiftPid); -1 before it connects. */
   pid: number
+  /** The pid while its connection is open, else -1: the only pid CancelStatement may signal. */
+  activePid: number
   cancelRequested: boolean
   done: Promise<void>
 }
@@ -125,6 +127,7 @@ export class StatementEngine {
       durationNs: -1,
       target: request.target,
       pid: -1,
+      activePid: -1,
       cancelRequested: false,
       done: Promise.resolve(),
       ...(request.statementName !== undefined && { statementName: request.statementName }),
@@ -157,16 +160,27 @@ export class StatementEngine {
   async cancel(statement: Statement): Promise<boolean> {
     if (!['SUBMITTED', 'PICKED', 'STARTED'].includes(statement.status)) return false
     statement.cancelRequested = true
-    if (statement.pid > 0) {
-      const client = new pg.Client({ connectionString: this.#databaseUrl })
-      try {
-        await client.connect()
-        await client.query('SELECT pg_cancel_backend($1)', [statement.pid])
-      } finally {
-        await client.end().catch(() => {})
+    let finished = false
+    const done = statement.done.then(() => {
+      finished = true
+    })
+    let client: pg.Client | undefined
+    try {
+      // Repeat: a cancel that reaches the backend before the query does is ignored.
+      while (!finished) {
+        const pid = statement.activePid
+        if (pid > 0) {
+          if (!client) {
+            client = new pg.Client({ connectionString: this.#databaseUrl })
+            await client.connect()
+          }
+          await client.query('SELECT pg_cancel_backend($1)', [pid])
+        }
+        await Promise.race([done, new Promise((r) => setTimeout(r, 100))])
       }
+    } finally {
+      await client?.end().catch(() => {})
     }
-    await statement.done
     return true
   }
 
@@ -202,6 +216,7 @@ export class StatementEngine {
       await client.connect()
       const pid = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')
       statement.pid = pid.rows[0]?.pid ?? -1
+      statement.activePid = statement.pid
     } catch (error) {
       for (const sub of statement.subs) sub.status = 'FAILED'
       finish('FAILED', `ERROR: could not connect to the emulator's PostgreSQL: ${errorText(error)}`)
@@ -234,6 +249,7 @@ export class StatementEngine {
     } catch (error) {
       failure ??= errorText(error)
     } finally {
+      statement.activePid = -1
       await client.end().catch(() => {})
     }
     if (aborted) finish('ABORTED', "ERROR: Query cancelled on user's request")
