@@ -59,7 +59,7 @@ function optionalInt(input: Input, key: string, min: number, max: number): numbe
   return v
 }
 
-const STATEMENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(:\d+)?$/i
+const STATEMENT_ID = /^[a-z0-9]{8}(-[a-z0-9]{4}){3}-[a-z0-9]{12}(:\d+)?$/
 
 const epochSeconds = (d: Date) => d.getTime() / 1000
 
