@@ -14,6 +14,9 @@ import {
   DescribeTableCommand,
   ExecuteStatementCommand,
   GetStatementResultCommand,
+  ListDatabasesCommand,
+  ListSchemasCommand,
+  ListStatementsCommand,
   ListTablesCommand,
   RedshiftDataClient,
   ResourceNotFoundException,
@@ -276,6 +279,34 @@ describe.skipIf(!postgres.available)('Redshift Data API emulator', () => {
     ])
     expect(described.ColumnList?.[1]?.length).toBe(64)
     expect(described.ColumnList?.[4]).toMatchObject({ precision: 10, scale: 2 })
+  })
+
+  it('accepts serverless targets, names statements and lists them, schemas and databases', async () => {
+    const serverless = {
+      WorkgroupName: 'larder-wg',
+      Database: 'analytics',
+      SecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:x',
+    }
+    const out = await client.send(
+      new ExecuteStatementCommand({
+        ...serverless,
+        Sql: 'CREATE SCHEMA features',
+        StatementName: 'larder-ddl-1',
+        WithEvent: true,
+      }),
+    )
+    expect(out).toMatchObject({ WorkgroupName: 'larder-wg', Database: 'analytics' })
+    expect((await wait(out.Id!)).Status).toBe('FINISHED')
+    const listed = await client.send(new ListStatementsCommand({ StatementName: 'larder-ddl' }))
+    expect(listed.Statements?.map((s) => [s.Id, s.StatementName, s.Status])).toEqual([
+      [out.Id, 'larder-ddl-1', 'FINISHED'],
+    ])
+    const schemas = await client.send(
+      new ListSchemasCommand({ ...serverless, SchemaPattern: 'feat%' }),
+    )
+    expect(schemas.Schemas).toEqual(['features'])
+    const databases = await client.send(new ListDatabasesCommand(serverless))
+    expect(databases.Databases).toEqual(expect.arrayContaining(['analytics', 'dev']))
   })
 
   it('cancels a running statement', async () => {

@@ -350,7 +350,7 @@ const DENIED_TYPES: Record<string, string> = {
   TSVECTOR: 'Redshift has no text-search types',
 }
 
-const DENIED_OPERATORS = new Set(['->', '->>', '#>', '#>>', '@>', '<@', '?|', '?&', '?', '['])
+const DENIED_OPERATORS = new Set(['->', '->>', '#>', '#>>', '@>', '<@', '?|', '?&', '?'])
 
 /** Table attributes with no PostgreSQL counterpart; accepted and ignored (README rule R9). */
 function stripDdlAttributes(tokens: Token[]): Token[] {
@@ -517,6 +517,11 @@ function checkTokens(sig: Token[]): void {
   for (let i = 0; i < sig.length; i++) {
     const t = sig[i]!
     const next = sig[i + 1]
+    if (t.text === '[') {
+      throw new SqlRejectedError(
+        "ERROR: [emulator] subscripts are outside the emulator's subset (Redshift has no PostgreSQL arrays; SUPER navigation is not emulated)",
+      )
+    }
     if (t.kind === 'op' && DENIED_OPERATORS.has(t.text)) {
       throw new SqlRejectedError(
         `ERROR: operator "${t.text}" is not supported by Redshift (JSON/array operators are PostgreSQL-only)`,
@@ -545,8 +550,13 @@ function checkTokens(sig: Token[]): void {
     if (u === 'LATERAL') {
       throw new SqlRejectedError('ERROR: LATERAL is not supported by Redshift')
     }
-    if (u === 'ARRAY' && (next?.kind === 'lparen' || next?.text === '[')) {
-      throw new SqlRejectedError('ERROR: ARRAY constructors are not supported by Redshift')
+    if (u === 'ARRAY' && next?.text === '[') {
+      throw new SqlRejectedError('ERROR: ARRAY[...] constructors are not supported by Redshift')
+    }
+    if (u === 'ARRAY' && next?.kind === 'lparen') {
+      throw new SqlRejectedError(
+        "ERROR: [emulator] ARRAY(...) (SUPER) is valid Redshift but outside the emulator's supported subset",
+      )
     }
     const denied = DENIED_FUNCTIONS[u]
     if (denied && next?.kind === 'lparen') {
