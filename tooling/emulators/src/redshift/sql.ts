@@ -651,6 +651,11 @@ export function translateStatement(
       `ERROR: [emulator] ${type.toUpperCase()} ${String(first.keyword).toUpperCase()} is outside the emulator's supported Redshift subset (TABLE, VIEW, SCHEMA)`,
     )
   }
+  if (type === 'alter' && !Array.isArray(first.table)) {
+    throw new SqlRejectedError(
+      "ERROR: [emulator] only ALTER TABLE is in the emulator's supported Redshift subset",
+    )
+  }
   checkAst(ast)
   const params = new Map<string, number>()
   const text = render(tokens, params)
