@@ -258,6 +258,35 @@ describe('produce and consume', () => {
     ])
   })
 
+  it('a long-polling fetch is answered as soon as a message arrives', async () => {
+    const topic = 'long-poll'
+    await broker.createTopic(topic, 1)
+    const consumer = kafka.consumer({ groupId: 'long-poll', maxWaitTimeInMs: 4000 })
+    running.push(consumer)
+    await consumer.connect()
+    await consumer.subscribe({ topic, fromBeginning: true })
+    let joined: () => void = () => {}
+    const isJoined = new Promise<void>((r) => {
+      joined = r
+    })
+    consumer.on(consumer.events.GROUP_JOIN, () => joined())
+    let arrived: (at: number) => void = () => {}
+    const arrival = new Promise<number>((r) => {
+      arrived = r
+    })
+    await consumer.run({ eachMessage: async () => arrived(performance.now()) })
+    await isJoined
+    // Let the consumer settle into a Fetch that waits up to 4 s for data.
+    await new Promise((r) => setTimeout(r, 300))
+    const producer = kafka.producer()
+    await producer.connect()
+    const sentAt = performance.now()
+    await producer.send({ topic, messages: [{ value: 'ping' }] })
+    const latency = (await arrival) - sentAt
+    await producer.disconnect()
+    expect(latency).toBeLessThan(1500)
+  })
+
   it('a producer to a missing topic fails (no auto-creation by default)', async () => {
     const producer = kafka.producer({ retry: { retries: 1, initialRetryTime: 50 } })
     await producer.connect()
