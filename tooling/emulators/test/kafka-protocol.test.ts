@@ -187,6 +187,26 @@ describe('lifecycle', () => {
     await b.close() // idempotent
   })
 
+  it('auto-creates topics on metadata requests only when asked to', async () => {
+    const b = await startKafkaTestBroker({ autoCreateTopics: true, partitions: 2 })
+    const kafka = new Kafka({ brokers: b.brokers, logLevel: logLevel.NOTHING })
+    const producer = kafka.producer({ retry: { retries: 3, initialRetryTime: 20 } })
+    await producer.connect()
+    await producer.send({ topic: 'made-on-demand', messages: [{ value: 'x' }] })
+    await producer.disconnect()
+    expect(b.topicNames()).toEqual(['made-on-demand'])
+    expect(
+      b.readRecords('made-on-demand', 0).length + b.readRecords('made-on-demand', 1).length,
+    ).toBe(1)
+    // kafkajs admin metadata requests do not allow auto-creation.
+    const admin = kafka.admin()
+    await admin.connect()
+    await expect(admin.fetchTopicMetadata({ topics: ['not-created'] })).rejects.toThrow()
+    await admin.disconnect()
+    expect(b.topicNames()).not.toContain('not-created')
+    await b.close()
+  })
+
   it('rejects a port that is taken with a clear error', async () => {
     await expect(startKafkaTestBroker({ port: broker.port })).rejects.toThrow(
       /cannot listen on 127\.0\.0\.1:\d+/,
