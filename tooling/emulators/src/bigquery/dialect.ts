@@ -10,10 +10,14 @@ import {
 import type { LexerDialect, Token } from '../warehouse/lexer.js'
 import {
   calledFunctions,
+  rewriteTableReferences,
+  rewriteTypeNames,
   isWord,
   matchingParen,
   nextSig,
-  parseWith,
+  isKeywordsThenName,
+  parseWithWorkarounds,
+  removeWordSequence,
   positionOf,
   prevSig,
   rewriteCalls,
@@ -21,7 +25,7 @@ import {
   SqlRejection,
   withoutQualify,
 } from '../warehouse/sql.js'
-import type { CallRewriter } from '../warehouse/sql.js'
+import type { CallRewriter, ParserWorkaround } from '../warehouse/sql.js'
 
 /** BigQuery GoogleSQL lexical rules. */
 export const BIGQUERY_LEXER: LexerDialect = {
@@ -354,13 +358,72 @@ export function translateBigQuery(
   out = out.map((t) => (t.kind === 'quoted' ? { ...t, text: duckIdent(t.value) } : t))
   const tables: string[] = []
   out = qualifyTables(out, options.defaultDataset, tables)
-  out = rewriteTypeNames(out)
+  out = bigQueryTypes(out)
   out = parenthesizeIntervals(out)
   out = rewriteUnnest(out)
   const { tokens: withParams, params } = bindParameters(out, options)
   out = rewriteCalls(withParams, REWRITTEN_FUNCTIONS)
   return { sql: detokenize(out), params, statementType, tables }
 }
+
+/**
+ * Valid GoogleSQL that node-sql-parser 5.4's BigQuery grammar rejects. Each rewrite only touches
+ * the copy handed to the parser; DuckDB receives the translated original.
+ */
+export const PARSER_WORKAROUNDS: readonly ParserWorkaround[] = [
+  { gap: 'QUALIFY clause (checked without it)', apply: withoutQualify },
+  {
+    gap: 'DELETE FROM t (checked as DELETE t)',
+    apply: (tokens) => {
+      const d = nextSig(tokens, 0)
+      const f = nextSig(tokens, d + 1)
+      if (!isWord(tokens[d], 'DELETE') || !isWord(tokens[f], 'FROM')) return undefined
+      return [...tokens.slice(0, f), rawToken(' '), ...tokens.slice(f + 1)]
+    },
+  },
+  {
+    gap: 'UPDATE t SET a = x WHERE c (checked as SELECT a = x FROM t WHERE c)',
+    apply: (tokens) => {
+      const u = nextSig(tokens, 0)
+      if (!isWord(tokens[u], 'UPDATE')) return undefined
+      const set = tokens.findIndex((t) => isWord(t, 'SET'))
+      if (set < 0) return undefined
+      let where = tokens.findIndex((t, i) => i > set && isWord(t, 'WHERE'))
+      if (where < 0) where = tokens.length
+      return [
+        rawToken('SELECT '),
+        ...tokens.slice(set + 1, where),
+        rawToken(' FROM '),
+        ...tokens.slice(u + 1, set),
+        rawToken(' '),
+        ...tokens.slice(where),
+      ]
+    },
+  },
+  {
+    gap: 'DROP ... IF EXISTS (checked without IF EXISTS)',
+    apply: (tokens) =>
+      isWord(tokens[nextSig(tokens, 0)], 'DROP')
+        ? removeWordSequence(tokens, ['IF', 'EXISTS'])
+        : undefined,
+  },
+  {
+    gap: 'NULLS FIRST / NULLS LAST in ORDER BY (checked without them)',
+    apply: (tokens) => {
+      const a = removeWordSequence(tokens, ['NULLS', 'FIRST'])
+      const b = removeWordSequence(a ?? tokens, ['NULLS', 'LAST'])
+      return b ?? a
+    },
+  },
+  {
+    gap: 'CREATE SCHEMA / DROP SCHEMA (checked by the emulator: keywords then a name)',
+    apply: (tokens) =>
+      isKeywordsThenName(tokens, ['CREATE', 'SCHEMA', 'IF?', 'NOT?', 'EXISTS?']) ||
+      isKeywordsThenName(tokens, ['DROP', 'SCHEMA', 'IF?', 'EXISTS?'])
+        ? [rawToken('SELECT 1')]
+        : undefined,
+  },
+]
 
 /** Runs node-sql-parser's BigQuery grammar over the statement, working around its known gaps. */
 function validateSyntax(tokens: readonly Token[]): void {
@@ -369,17 +432,14 @@ function validateSyntax(tokens: readonly Token[]): void {
   const forParser = tokens.map((t) =>
     t.kind === 'param' && t.value === '' ? rawToken(`@__p${++n}`) : t,
   )
-  const first = parseWith(detokenize(forParser), 'bigquery')
-  if (first.ok) return
-  // Gap: the grammar has no QUALIFY clause; check the statement without it.
-  const stripped = withoutQualify(forParser)
-  if (stripped && parseWith(detokenize(stripped), 'bigquery').ok) return
-  const found = first.found === null ? 'end of input' : `"${first.found}"`
+  const outcome = parseWithWorkarounds(forParser, 'bigquery', PARSER_WORKAROUNDS)
+  if (outcome.ok) return
+  const found = outcome.found === null ? 'end of input' : `"${outcome.found}"`
   throw new SqlRejection(
     'syntax',
-    `Syntax error: Unexpected ${found} at [${first.line}:${first.column}]`,
-    first.line,
-    first.column,
+    `Syntax error: Unexpected ${found} at [${outcome.line}:${outcome.column}]`,
+    outcome.line,
+    outcome.column,
   )
 }
 
@@ -438,91 +498,28 @@ function splitBacktickPaths(tokens: readonly Token[]): Token[] {
   return out
 }
 
-const TABLE_POSITION_WORDS = ['FROM', 'JOIN', 'INTO', 'UPDATE', 'TABLE', 'VIEW']
-const NOT_TABLE_FROM = ['EXTRACT', 'TRIM', 'SUBSTRING', 'POSITION', 'OVERLAY']
-
 /**
- * Table references (after FROM/JOIN/INTO/UPDATE/TABLE, and in comma-separated FROM lists):
- * `project.dataset.table` -> `dataset.table`; a bare `table` that is not a CTE is qualified with the
- * default dataset, or rejected as BigQuery does. `CREATE/DROP SCHEMA project.dataset` -> `dataset`.
+ * Table references: `project.dataset.table` -> `dataset.table`; a bare `table` that is not a CTE is
+ * qualified with the default dataset, or rejected as BigQuery does.
+ * `CREATE/DROP SCHEMA project.dataset` -> `dataset`.
  */
 function qualifyTables(
   tokens: Token[],
   defaultDataset: string | undefined,
   tables: string[],
 ): Token[] {
-  const ctes = new Set<string>()
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!
-    if (t.kind !== 'word' && t.kind !== 'quoted') continue
-    const as = nextSig(tokens, i + 1)
-    const open = as >= 0 ? nextSig(tokens, as + 1) : -1
-    const before = prevSig(tokens, i - 1)
-    if (
-      isWord(tokens[as], 'AS') &&
-      open >= 0 &&
-      tokens[open]!.kind === 'lparen' &&
-      (isWord(tokens[before], 'WITH', 'RECURSIVE') || tokens[before]?.kind === 'comma')
-    ) {
-      ctes.add(t.value.toLowerCase())
-    }
-  }
-  const out: Token[] = []
-  const parenOwners: string[] = []
-  let fromListDepth = -1
-  for (let i = 0; i < tokens.length; i++) {
-    const t = tokens[i]!
-    if (t.kind === 'lparen') {
-      const b = prevSig(tokens, i - 1)
-      parenOwners.push(tokens[b]?.kind === 'word' ? tokens[b]!.value : '')
-    } else if (t.kind === 'rparen') parenOwners.pop()
-    const depth = parenOwners.length
-    const inSpecialCall = NOT_TABLE_FROM.includes(parenOwners[parenOwners.length - 1] ?? '')
-    let isTablePosition = false
-    if (t.kind === 'word' && TABLE_POSITION_WORDS.includes(t.value) && !inSpecialCall) {
-      isTablePosition = true
-      if (t.value === 'FROM') fromListDepth = depth
-    } else if (t.kind === 'comma' && fromListDepth === depth) {
-      isTablePosition = true
-    } else if (
-      t.kind === 'word' &&
-      [
-        'WHERE',
-        'GROUP',
-        'ORDER',
-        'HAVING',
-        'QUALIFY',
-        'LIMIT',
-        'WINDOW',
-        'UNION',
-        'JOIN',
-        'ON',
-      ].includes(t.value)
-    ) {
-      if (fromListDepth === depth) fromListDepth = -1
-    } else if (t.kind === 'rparen' && depth < fromListDepth) fromListDepth = -1
-    if (t.kind === 'word' && t.value === 'SCHEMA') {
-      out.push(t)
-      i = rewriteChain(tokens, i + 1, out, (parts) => (parts.length === 2 ? parts.slice(1) : parts))
-      continue
-    }
-    out.push(t)
-    if (!isTablePosition) continue
-    i = rewriteChain(tokens, i + 1, out, (parts, start) => {
-      const name = (p: Token[]): string =>
-        p.map((x) => (x.kind === 'quoted' ? x.value : x.text)).join('.')
+  const name = (p: Token[]): string =>
+    p.map((x) => (x.kind === 'quoted' ? x.value : x.text)).join('.')
+  return rewriteTableReferences(tokens, {
+    table: (parts, start, isCte) => {
       if (parts.length === 3) {
         tables.push(name(parts.slice(1)))
         return parts.slice(1)
       }
       if (parts.length === 2) tables.push(name(parts))
-      if (parts.length === 1) {
-        const name = parts[0]!.value.toLowerCase()
-        if (ctes.has(name)) return parts
+      if (parts.length === 1 && !isCte) {
         if (defaultDataset !== undefined) {
-          tables.push(
-            `${defaultDataset}.${parts[0]!.kind === 'quoted' ? parts[0]!.value : parts[0]!.text}`,
-          )
+          tables.push(`${defaultDataset}.${name(parts)}`)
           return [
             { kind: 'quoted', text: duckIdent(defaultDataset), value: defaultDataset },
             ...parts,
@@ -532,88 +529,21 @@ function qualifyTables(
           tokens,
           start,
           'qualification',
-          `Table "${parts[0]!.text.replaceAll('"', '')}" must be qualified with a dataset (e.g. dataset.table).`,
+          `Table "${name(parts)}" must be qualified with a dataset (e.g. dataset.table).`,
         )
       }
       return parts
-    })
-  }
-  return out
-}
-
-/**
- * Reads the dotted name starting at the next significant token after `from` (skipping
- * `IF [NOT] EXISTS`), lets `map` replace its parts and appends the result to `out`.
- * Returns the index of the last consumed token (or `from - 1` when no name follows).
- */
-function rewriteChain(
-  tokens: readonly Token[],
-  from: number,
-  out: Token[],
-  map: (parts: Token[], start: number) => Token[],
-): number {
-  let i = from
-  // Copy whitespace and IF [NOT] EXISTS through.
-  for (;;) {
-    const j = nextSig(tokens, i)
-    if (j < 0) return tokens.length - 1
-    if (isWord(tokens[j], 'IF', 'NOT', 'EXISTS')) {
-      for (let k = i; k <= j; k++) out.push(tokens[k]!)
-      i = j + 1
-      continue
-    }
-    break
-  }
-  const start = nextSig(tokens, i)
-  const first = tokens[start]
-  if (!first || (first.kind !== 'word' && first.kind !== 'quoted')) return from - 1
-  if (first.kind === 'word' && ['SELECT', 'UNNEST', 'WITH'].includes(first.value)) return from - 1
-  const parts: Token[] = [first]
-  let end = start
-  while (tokens[end + 1]?.kind === 'dot') {
-    const p = tokens[end + 2]
-    if (!p || (p.kind !== 'word' && p.kind !== 'quoted')) break
-    parts.push(p)
-    end += 2
-  }
-  // A name followed by `(` is a table function, not a table.
-  const after = nextSig(tokens, end + 1)
-  if (after >= 0 && tokens[after]!.kind === 'lparen') return from - 1
-  for (let k = i; k < start; k++) out.push(tokens[k]!)
-  map(parts, start).forEach((p, k) => {
-    if (k > 0) out.push(rawToken('.', 'dot'))
-    out.push(p)
+    },
+    schema: (parts) => (parts.length === 2 ? parts.slice(1) : parts),
   })
-  return end
 }
 
-/**
- * GoogleSQL type names -> DuckDB ones, where a type is expected: after AS inside CAST/SAFE_CAST,
- * before a string (typed literals `TIMESTAMP '...'`), and in CREATE TABLE column lists.
- */
-function rewriteTypeNames(tokens: Token[]): Token[] {
-  const isCreate = isWord(tokens[nextSig(tokens, 0)], 'CREATE')
-  const owners: string[] = []
-  return tokens.map((t, i) => {
-    if (t.kind === 'lparen') {
-      const b = prevSig(tokens, i - 1)
-      owners.push(tokens[b]?.kind === 'word' ? tokens[b]!.value : '')
-    } else if (t.kind === 'rparen') owners.pop()
-    if (t.kind !== 'word') return t
-    const duck = TYPE_NAMES[t.value]
-    if (!duck) return t
-    const next = tokens[nextSig(tokens, i + 1)]
-    const prev = tokens[prevSig(tokens, i - 1)]
-    const owner = owners[owners.length - 1] ?? ''
-    const hasArgs = next?.kind === 'lparen'
-    const replacement = hasArgs ? duck.replace(/\(.*\)$/, '') : duck
-    if (next?.kind === 'string' && !hasArgs) return { ...t, text: replacement }
-    if (isWord(prev, 'AS') && ['CAST', 'SAFE_CAST'].includes(owner))
-      return { ...t, text: replacement }
-    if (isCreate && owners.length === 1 && (prev?.kind === 'word' || prev?.kind === 'quoted')) {
-      return { ...t, text: replacement }
-    }
-    return t
+/** GoogleSQL type names -> DuckDB ones wherever a type is expected (see `rewriteTypeNames`). */
+function bigQueryTypes(tokens: Token[]): Token[] {
+  return rewriteTypeNames(tokens, (word, hasArgs) => {
+    const duck = TYPE_NAMES[word]
+    if (!duck) return undefined
+    return { text: hasArgs ? duck.replace(/\(.*\)$/, '') : duck, dropArgs: false }
   })
 }
 

@@ -223,3 +223,283 @@ export function withoutQualify(tokens: readonly Token[]): Token[] | undefined {
   }
   return removed ? out : undefined
 }
+
+const TABLE_POSITION_WORDS = ['FROM', 'JOIN', 'INTO', 'UPDATE', 'TABLE', 'VIEW']
+/** Words after which `(` starts a column list, not a table function's arguments. */
+const COLUMN_LIST_WORDS = ['INTO', 'TABLE', 'VIEW']
+/** Calls whose arguments contain `FROM` without a table (EXTRACT(DAY FROM ts), TRIM(x FROM y), ...). */
+const NOT_TABLE_FROM = ['EXTRACT', 'TRIM', 'SUBSTRING', 'POSITION', 'OVERLAY']
+const FROM_LIST_END = [
+  'WHERE',
+  'GROUP',
+  'ORDER',
+  'HAVING',
+  'QUALIFY',
+  'LIMIT',
+  'WINDOW',
+  'UNION',
+  'JOIN',
+  'ON',
+]
+
+/** How {@link rewriteTableReferences} maps dotted names. */
+export interface TableReferenceRules {
+  /** Maps the parts of a table name (after FROM/JOIN/INTO/UPDATE/TABLE/VIEW or in a FROM list). */
+  table: (parts: Token[], start: number, isCte: boolean) => Token[]
+  /** Maps the parts of a name after SCHEMA (CREATE/DROP/USE SCHEMA). */
+  schema: (parts: Token[], start: number) => Token[]
+}
+
+/** Lower-cased names defined by `WITH name AS (` / `, name AS (`. */
+export function cteNames(tokens: readonly Token[]): Set<string> {
+  const ctes = new Set<string>()
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!
+    if (t.kind !== 'word' && t.kind !== 'quoted') continue
+    const as = nextSig(tokens, i + 1)
+    const open = as >= 0 ? nextSig(tokens, as + 1) : -1
+    const before = prevSig(tokens, i - 1)
+    if (
+      isWord(tokens[as], 'AS') &&
+      open >= 0 &&
+      tokens[open]!.kind === 'lparen' &&
+      (isWord(tokens[before], 'WITH', 'RECURSIVE') || tokens[before]?.kind === 'comma')
+    ) {
+      ctes.add(t.value.toLowerCase())
+    }
+  }
+  return ctes
+}
+
+/**
+ * Finds table references (after FROM/JOIN/INTO/UPDATE/TABLE/VIEW, and in comma-separated FROM
+ * lists) and schema names (after SCHEMA) and lets `rules` rewrite their dotted parts.
+ */
+export function rewriteTableReferences(
+  tokens: readonly Token[],
+  rules: TableReferenceRules,
+): Token[] {
+  const ctes = cteNames(tokens)
+  const out: Token[] = []
+  const parenOwners: string[] = []
+  let fromListDepth = -1
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!
+    if (t.kind === 'lparen') {
+      const b = prevSig(tokens, i - 1)
+      parenOwners.push(tokens[b]?.kind === 'word' ? tokens[b]!.value : '')
+    } else if (t.kind === 'rparen') parenOwners.pop()
+    const depth = parenOwners.length
+    const inSpecialCall = NOT_TABLE_FROM.includes(parenOwners[parenOwners.length - 1] ?? '')
+    let isTablePosition = false
+    if (t.kind === 'word' && TABLE_POSITION_WORDS.includes(t.value) && !inSpecialCall) {
+      isTablePosition = true
+      if (t.value === 'FROM') fromListDepth = depth
+    } else if (t.kind === 'comma' && fromListDepth === depth) {
+      isTablePosition = true
+    } else if (t.kind === 'word' && FROM_LIST_END.includes(t.value)) {
+      if (fromListDepth === depth) fromListDepth = -1
+    } else if (t.kind === 'rparen' && depth < fromListDepth) fromListDepth = -1
+    if (t.kind === 'word' && t.value === 'SCHEMA') {
+      out.push(t)
+      i = rewriteChain(tokens, i + 1, out, false, rules.schema)
+      continue
+    }
+    out.push(t)
+    if (!isTablePosition) continue
+    const columnList = t.kind === 'word' && COLUMN_LIST_WORDS.includes(t.value)
+    i = rewriteChain(tokens, i + 1, out, columnList, (parts, start) =>
+      rules.table(parts, start, parts.length === 1 && ctes.has(parts[0]!.value.toLowerCase())),
+    )
+  }
+  return out
+}
+
+/**
+ * Reads the dotted name starting at the next significant token after `from` (skipping
+ * `IF [NOT] EXISTS`), lets `map` replace its parts and appends the result to `out`.
+ * Returns the index of the last consumed token.
+ */
+function rewriteChain(
+  tokens: readonly Token[],
+  from: number,
+  out: Token[],
+  parenIsColumnList: boolean,
+  map: (parts: Token[], start: number) => Token[],
+): number {
+  let i = from
+  for (;;) {
+    const j = nextSig(tokens, i)
+    if (j < 0) return i - 1
+    if (isWord(tokens[j], 'IF', 'NOT', 'EXISTS')) {
+      for (let k = i; k <= j; k++) out.push(tokens[k]!)
+      i = j + 1
+      continue
+    }
+    break
+  }
+  const start = nextSig(tokens, i)
+  const first = tokens[start]
+  if (!first || (first.kind !== 'word' && first.kind !== 'quoted')) return i - 1
+  if (
+    first.kind === 'word' &&
+    ['SELECT', 'UNNEST', 'WITH', 'LATERAL', 'TABLE'].includes(first.value)
+  ) {
+    return i - 1
+  }
+  const parts: Token[] = [first]
+  let end = start
+  while (tokens[end + 1]?.kind === 'dot') {
+    const p = tokens[end + 2]
+    if (!p || (p.kind !== 'word' && p.kind !== 'quoted')) break
+    parts.push(p)
+    end += 2
+  }
+  // A name followed by `(` is a table function (unless a column list follows INTO/TABLE/VIEW).
+  const after = nextSig(tokens, end + 1)
+  if (!parenIsColumnList && after >= 0 && tokens[after]!.kind === 'lparen') return i - 1
+  for (let k = i; k < start; k++) out.push(tokens[k]!)
+  map(parts, start).forEach((p, k) => {
+    if (k > 0) out.push(rawToken('.', 'dot'))
+    out.push(p)
+  })
+  return end
+}
+
+/** A type-name replacement: its DuckDB text and whether to drop a following `(args)`. */
+export interface TypeReplacement {
+  text: string
+  dropArgs: boolean
+}
+
+/**
+ * Replaces type names where a type is expected: after `AS` inside CAST/SAFE_CAST/TRY_CAST, after
+ * `::`, before a string literal (typed literals such as `TIMESTAMP '...'`) and in CREATE TABLE
+ * column lists. `map` receives the upper-cased word and whether `(` follows.
+ */
+export function rewriteTypeNames(
+  tokens: readonly Token[],
+  map: (word: string, hasArgs: boolean) => TypeReplacement | undefined,
+): Token[] {
+  const isCreate = isWord(tokens[nextSig(tokens, 0)], 'CREATE')
+  const owners: string[] = []
+  const out: Token[] = []
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!
+    if (t.kind === 'lparen') {
+      const b = prevSig(tokens, i - 1)
+      owners.push(tokens[b]?.kind === 'word' ? tokens[b]!.value : '')
+    } else if (t.kind === 'rparen') owners.pop()
+    out.push(t)
+    if (t.kind !== 'word') continue
+    const nextIndex = nextSig(tokens, i + 1)
+    const next = tokens[nextIndex]
+    const prev = tokens[prevSig(tokens, i - 1)]
+    const owner = owners[owners.length - 1] ?? ''
+    const hasArgs = next?.kind === 'lparen'
+    const isTypePosition =
+      (next?.kind === 'string' && !hasArgs) ||
+      (isWord(prev, 'AS') && ['CAST', 'SAFE_CAST', 'TRY_CAST'].includes(owner)) ||
+      (prev?.kind === 'op' && prev.text === '::') ||
+      (isCreate && owners.length === 1 && (prev?.kind === 'word' || prev?.kind === 'quoted'))
+    if (!isTypePosition) continue
+    const replacement = map(t.value, hasArgs)
+    if (!replacement) continue
+    out[out.length - 1] = { ...t, text: replacement.text }
+    if (hasArgs && replacement.dropArgs) i = matchingParen(tokens, nextIndex)
+  }
+  return out
+}
+
+/**
+ * A rewrite applied only to the copy of a statement handed to node-sql-parser, for valid
+ * warehouse SQL its grammar rejects. Returns undefined when it does not apply.
+ */
+export interface ParserWorkaround {
+  /** Short description, listed in the emulator's README. */
+  gap: string
+  apply: (tokens: readonly Token[]) => Token[] | undefined
+}
+
+/**
+ * Parses the statement with node-sql-parser; when that fails, applies every workaround that
+ * applies and parses again. Returns the original failure when the statement still does not parse.
+ */
+export function parseWithWorkarounds(
+  tokens: readonly Token[],
+  database: 'bigquery' | 'snowflake',
+  workarounds: readonly ParserWorkaround[],
+): ParseOutcome {
+  const first = parseWith(detokenize(tokens), database)
+  if (first.ok) return first
+  let current: readonly Token[] = tokens
+  let changed = false
+  for (const w of workarounds) {
+    const next = w.apply(current)
+    if (next) {
+      current = next
+      changed = true
+    }
+  }
+  if (!changed) return first
+  const second = parseWith(detokenize(current), database)
+  return second.ok ? second : first
+}
+
+/** Replaces bare words (upper-cased keys) with other text; undefined when none occurs. */
+export function replaceWords(
+  tokens: readonly Token[],
+  map: Readonly<Record<string, string>>,
+): Token[] | undefined {
+  let changed = false
+  const out = tokens.map((t) => {
+    const r = t.kind === 'word' ? map[t.value] : undefined
+    if (r === undefined) return t
+    changed = true
+    return rawToken(r, 'word')
+  })
+  return changed ? out : undefined
+}
+
+/** Removes every occurrence of the word sequence (whitespace between words allowed). */
+export function removeWordSequence(
+  tokens: readonly Token[],
+  words: readonly string[],
+): Token[] | undefined {
+  const out: Token[] = []
+  let changed = false
+  for (let i = 0; i < tokens.length; i++) {
+    let j = i
+    let k = 0
+    for (; k < words.length; k++) {
+      if (!isWord(tokens[j], words[k]!)) break
+      j = k === words.length - 1 ? j : nextSig(tokens, j + 1)
+      if (j < 0) break
+    }
+    if (k === words.length) {
+      out.push(rawToken(' '))
+      i = j
+      changed = true
+    } else out.push(tokens[i]!)
+  }
+  return changed ? out : undefined
+}
+
+/** Whether the significant tokens are exactly `words...` followed by a dotted name. */
+export function isKeywordsThenName(tokens: readonly Token[], words: readonly string[]): boolean {
+  const sig = tokens.filter(isSignificant)
+  let i = 0
+  for (const w of words) {
+    if (w.endsWith('?')) {
+      if (isWord(sig[i], w.slice(0, -1))) i++
+      continue
+    }
+    if (!isWord(sig[i], w)) return false
+    i++
+  }
+  if (sig[i]?.kind !== 'word' && sig[i]?.kind !== 'quoted') return false
+  i++
+  while (sig[i]?.kind === 'dot' && (sig[i + 1]?.kind === 'word' || sig[i + 1]?.kind === 'quoted'))
+    i += 2
+  return i === sig.length
+}
