@@ -3,6 +3,7 @@
  * become Arrow record batches column by column (typed arrays for fixed-width types), and
  * Arrow tables go into DuckDB through the appender, one data chunk at a time.
  */
+import bindings from '@duckdb/node-bindings'
 import {
   blobValue,
   type DuckDBConnection,
@@ -167,13 +168,118 @@ export function arrowSchema(columns: readonly OutputColumn[]): arrow.Schema {
   )
 }
 
-function makeBatch(
+type FixedArray = Int32Array | BigInt64Array | Float32Array | Float64Array | Uint8Array
+
+/** Value types DuckDB stores as fixed-width values that Arrow can take as they are. */
+const FIXED: Partial<
+  Record<ValueTypeName, (buffer: ArrayBufferLike, offset: number, n: number) => FixedArray>
+> = {
+  int32: (b, o, n) => new Int32Array(b, o, n),
+  int64: (b, o, n) => new BigInt64Array(b, o, n),
+  timestamp: (b, o, n) => new BigInt64Array(b, o, n),
+  float32: (b, o, n) => new Float32Array(b, o, n),
+  float64: (b, o, n) => new Float64Array(b, o, n),
+  bool: (b, o, n) => new Uint8Array(b, o, n),
+}
+
+/** A run of rows of one column: values and a byte per row (1 = valid), or null (all valid). */
+interface Part {
+  values: FixedArray | unknown[]
+  valid: Uint8Array | null
+  length: number
+}
+
+function slicePart(part: Part, from: number, to: number): Part {
+  return {
+    values: Array.isArray(part.values)
+      ? part.values.slice(from, to)
+      : part.values.subarray(from, to),
+    valid: part.valid ? part.valid.subarray(from, to) : null,
+    length: to - from,
+  }
+}
+
+/** Reads column `c` of a chunk straight from DuckDB's vector buffers (fixed-width types). */
+function fixedPart(
+  chunk: DuckDBDataChunk,
+  c: number,
+  n: number,
+  type: ValueTypeName,
+): Part | undefined {
+  const make = FIXED[type]
+  if (!make) return undefined
+  const vector = bindings.data_chunk_get_vector(chunk.chunk, c)
+  const probe = make(new ArrayBuffer(8), 0, 1)
+  const raw = bindings.vector_get_data(vector, n * probe.BYTES_PER_ELEMENT)
+  const values = make(raw.buffer, raw.byteOffset, n).slice()
+  const mask = bindings.vector_get_validity(vector, Math.ceil(n / 64) * 8)
+  let valid: Uint8Array | null = null
+  if (mask) {
+    for (let i = 0; i < n; i++) {
+      if (((mask[i >> 3]! >> (i & 7)) & 1) === 0) {
+        valid = new Uint8Array(n)
+        for (let j = 0; j < n; j++) valid[j] = (mask[j >> 3]! >> (j & 7)) & 1
+        break
+      }
+    }
+  }
+  return { values, valid, length: n }
+}
+
+function buildFromParts(type: ValueTypeName, parts: readonly Part[]): arrow.Data {
+  const make = FIXED[type]
+  const length = parts.reduce((n, p) => n + p.length, 0)
+  if (!make) {
+    const values: unknown[] = []
+    for (const part of parts) for (const v of part.values as unknown[]) values.push(v)
+    return buildData(type, values)
+  }
+  let nullCount = 0
+  let bitmap: Uint8Array | null = null
+  if (parts.some((p) => p.valid)) {
+    bitmap = new Uint8Array((length + 7) >> 3)
+    let at = 0
+    for (const part of parts) {
+      for (let i = 0; i < part.length; i++, at++) {
+        if (!part.valid || part.valid[i]) bitmap[at >> 3]! |= 1 << (at & 7)
+        else nullCount++
+      }
+    }
+  }
+  let data: FixedArray
+  if (type === 'bool') {
+    data = new Uint8Array((length + 7) >> 3)
+    let at = 0
+    for (const part of parts) {
+      const bytes = part.values as Uint8Array
+      for (let i = 0; i < part.length; i++, at++) if (bytes[i]) data[at >> 3]! |= 1 << (at & 7)
+    }
+  } else {
+    const first = parts[0]?.values as FixedArray | undefined
+    const Ctor = (first?.constructor ?? Int32Array) as new (n: number) => FixedArray
+    data = new Ctor(length)
+    let at = 0
+    for (const part of parts) {
+      ;(data as Int32Array).set(part.values as Int32Array, at)
+      at += part.length
+    }
+  }
+  return arrow.makeData({
+    type: toArrowType(type),
+    length,
+    nullCount,
+    nullBitmap: nullCount ? bitmap : null,
+    data,
+  } as never)
+}
+
+function batchOf(
   schema: arrow.Schema,
   columns: readonly OutputColumn[],
-  buffers: unknown[][],
+  parts: Part[][],
 ): arrow.RecordBatch {
-  const children = columns.map((c, i) => buildData(c.valueType, buffers[i] ?? []))
-  const length = buffers[0]?.length ?? 0
+  const children = columns.map((c, i) => buildFromParts(c.valueType, parts[i] ?? []))
+  const length = children[0]?.length ?? 0
   return new arrow.RecordBatch(
     schema,
     arrow.makeData({
@@ -186,9 +292,10 @@ function makeBatch(
 }
 
 /**
- * Streams a DuckDB result as Arrow record batches of about `batchRows` rows. The result's
- * columns must be in the form {@link readExpression} produces, in the order of `columns`.
- * Memory stays bounded by one batch: chunks are fetched as the consumer pulls.
+ * Streams a DuckDB result as Arrow record batches of `batchRows` rows (the last may be
+ * shorter). The result's columns must be in the form {@link readExpression} produces, in the
+ * order of `columns`. Fixed-width columns are copied from DuckDB's vector buffers as they
+ * are; memory stays bounded by one batch: chunks are fetched as the consumer pulls.
  */
 export async function* resultBatches(
   result: DuckDBResult,
@@ -196,28 +303,55 @@ export async function* resultBatches(
   batchRows = 65_536,
 ): AsyncGenerator<arrow.RecordBatch> {
   const schema = arrowSchema(columns)
-  let buffers: unknown[][] = columns.map(() => [])
+  let pending: Part[][] = columns.map(() => [])
   let rows = 0
+  const take = (n: number): Part[][] =>
+    pending.map((parts, c) => {
+      const out: Part[] = []
+      let need = n
+      const rest: Part[] = []
+      for (const part of parts) {
+        if (need === 0) rest.push(part)
+        else if (part.length <= need) {
+          out.push(part)
+          need -= part.length
+        } else {
+          out.push(slicePart(part, 0, need))
+          rest.push(slicePart(part, need, part.length))
+          need = 0
+        }
+      }
+      pending[c] = rest
+      return out
+    })
   for (;;) {
     const chunk = await result.fetchChunk()
     if (!chunk || chunk.rowCount === 0) break
     const n = chunk.rowCount
     for (let c = 0; c < columns.length; c++) {
-      const vector = chunk.getColumnVector(c)
-      const out = buffers[c]!
-      const nested = elementType(columns[c]!.valueType) || columns[c]!.valueType === 'bytes'
-      if (nested) for (let i = 0; i < n; i++) out.push(plainValue(vector.getItem(i)))
-      else for (let i = 0; i < n; i++) out.push(vector.getItem(i))
+      const type = columns[c]!.valueType
+      let part = fixedPart(chunk, c, n, type)
+      if (!part) {
+        const vector = chunk.getColumnVector(c)
+        const values: unknown[] = new Array(n)
+        const nested = elementType(type) || type === 'bytes'
+        for (let i = 0; i < n; i++) {
+          const v = vector.getItem(i)
+          values[i] = nested ? plainValue(v) : v
+        }
+        part = { values, valid: null, length: n }
+      }
+      pending[c]!.push(part)
     }
     rows += n
     while (rows >= batchRows) {
-      const head = buffers.map((b) => b.slice(0, batchRows))
-      buffers = buffers.map((b) => b.slice(batchRows))
+      const head = take(batchRows)
       rows -= batchRows
-      yield makeBatch(schema, columns, head)
+      yield batchOf(schema, columns, head)
     }
   }
-  if (rows > 0) yield makeBatch(schema, columns, buffers)
+  if (rows > 0) yield batchOf(schema, columns, pending)
+  pending = []
 }
 
 /** Collects a DuckDB result into an Arrow table (an empty table keeps the schema). */

@@ -18,3 +18,4 @@ export {
   type FileOfflineStoreOptions,
   fileOfflineStore,
 } from './file-offline-store.js'
+export { writeTableFile } from './table-file.js'
