@@ -5,6 +5,8 @@
 const emulators: Record<string, (argv: string[]) => Promise<void>> = {}
 emulators.kafka = (a) => import('./kafka/cli.js').then((m) => m.runKafkaEmulatorCli(a))
 emulators.redshift = (a) => import('./redshift/cli.js').then((m) => m.runRedshiftEmulatorCli(a))
+emulators.bigquery = (a) => import('./bigquery/cli.js').then((m) => m.runBigQueryEmulatorCli(a))
+emulators.snowflake = (a) => import('./snowflake/cli.js').then((m) => m.runSnowflakeEmulatorCli(a))
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2)

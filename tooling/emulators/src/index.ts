@@ -4,3 +4,5 @@ export {
   startRedshiftEmulator,
 } from './redshift/index.js'
 export * from './kafka/index.js'
+export * from './bigquery/index.js'
+export * from './snowflake/index.js'
