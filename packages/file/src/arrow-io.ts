@@ -453,6 +453,77 @@ function duckValue(value: unknown, type: ValueTypeName): DuckDBValue {
   }
 }
 
+/** A whole Arrow column as one contiguous typed array and a byte per row (1 = valid). */
+interface FixedColumn {
+  values: Int32Array | BigInt64Array | Float32Array | Float64Array
+  valid: Uint8Array | null
+}
+
+const FIXED_INPUT: Partial<Record<ValueTypeName, new (n: number) => FixedColumn['values']>> = {
+  int32: Int32Array,
+  int64: BigInt64Array,
+  float32: Float32Array,
+  float64: Float64Array,
+}
+
+/** The column as DuckDB stores it (timestamps as epoch micros), when it is fixed-width. */
+function fixedColumn(vector: arrow.Vector, type: ValueTypeName): FixedColumn | undefined {
+  const n = vector.length
+  let valid: Uint8Array | null = null
+  if (vector.nullCount > 0) {
+    valid = new Uint8Array(n)
+    for (let i = 0; i < n; i++) valid[i] = vector.isValid(i) ? 1 : 0
+  }
+  const arrowType = vector.type as arrow.DataType
+  const rawMicros =
+    arrow.DataType.isTimestamp(arrowType) &&
+    (arrowType as arrow.Timestamp).unit === arrow.TimeUnit.MICROSECOND
+  if (type === 'timestamp' && !rawMicros) {
+    const micros = temporalMicros(vector, 0, n)
+    const values = new BigInt64Array(n)
+    for (let i = 0; i < n; i++) values[i] = micros[i] ?? 0n
+    return { values, valid }
+  }
+  const Ctor = type === 'timestamp' ? BigInt64Array : FIXED_INPUT[type]
+  if (!Ctor || !vector.data.every((d) => d.values instanceof Ctor)) return undefined
+  const values = new Ctor(n)
+  let at = 0
+  for (const data of vector.data) {
+    ;(values as Int32Array).set(
+      (data.values as Int32Array).subarray(data.offset, data.offset + data.length),
+      at,
+    )
+    at += data.length
+  }
+  return { values, valid }
+}
+
+/** Copies rows `[from, to)` of a fixed-width column straight into a chunk's vector. */
+function writeFixed(
+  chunk: DuckDBDataChunk,
+  c: number,
+  column: FixedColumn,
+  from: number,
+  to: number,
+): void {
+  const vector = bindings.data_chunk_get_vector(chunk.chunk, c)
+  const bytes = column.values.BYTES_PER_ELEMENT
+  bindings.copy_data_to_vector(
+    vector,
+    0,
+    column.values.buffer as ArrayBuffer,
+    column.values.byteOffset + from * bytes,
+    (to - from) * bytes,
+  )
+  if (column.valid) {
+    const n = to - from
+    const mask = new Uint8Array(Math.ceil(n / 64) * 8)
+    for (let i = 0; i < n; i++) if (column.valid[from + i]) mask[i >> 3]! |= 1 << (i & 7)
+    bindings.vector_ensure_validity_writable(vector)
+    bindings.copy_data_to_vector_validity(vector, 0, mask.buffer, 0, mask.byteLength)
+  }
+}
+
 /**
  * Creates temp table `name` from an Arrow table (columns typed by their Larder value type,
  * timestamps as TIMESTAMPTZ) and appends its rows in input order.
@@ -484,22 +555,24 @@ export async function loadArrowTable(
   )
   const step = DuckDBVector.standardSize()
   const vectors = columns.map((_, i) => table.getChildAt(i)!)
+  const fixed = columns.map((column, c) => fixedColumn(vectors[c]!, column.valueType))
   try {
     for (let from = 0; from < table.numRows; from += step) {
       const to = Math.min(table.numRows, from + step)
-      const chunk = DuckDBDataChunk.create(types, to - from)
-      const values = columns.map((column, c) => {
-        const vector = vectors[c]!
-        if (column.valueType === 'timestamp') {
-          return temporalMicros(vector, from, to).map((m) =>
-            m === null ? null : timestampTZValue(m),
-          )
+      const n = to - from
+      const chunk = DuckDBDataChunk.create(types, n)
+      chunk.rowCount = n
+      columns.forEach((column, c) => {
+        const fast = fixed[c]
+        if (fast) {
+          writeFixed(chunk, c, fast, from, to)
+          return
         }
+        const vector = vectors[c]!
         const out: DuckDBValue[] = []
         for (let i = from; i < to; i++) out.push(duckValue(vector.get(i), column.valueType))
-        return out
+        chunk.setColumnValues(c, out)
       })
-      chunk.setColumns(values)
       appender.appendDataChunk(chunk)
     }
     appender.flushSync()
