@@ -4,4 +4,5 @@
  * @packageDocumentation
  */
 export * from './services.js'
+export * from './generators.js'
 export * from './online/index.js'
