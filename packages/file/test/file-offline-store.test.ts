@@ -614,3 +614,107 @@ describe('FileOfflineStore spilling', () => {
     }
   }, 60_000)
 })
+
+describe('FileOfflineStore value types', () => {
+  it('returns every Larder value type as the view schema says, nulls kept', async () => {
+    await using dir = await tempDir()
+    const s = store(dir.path)
+    try {
+      await duck(`COPY (SELECT * FROM (VALUES
+          (1::BIGINT, TIMESTAMP_NS '2024-01-01 10:00:00.123456789', true, 'a''b', '\\x00\\xFF'::BLOB, [1, 2]::BIGINT[], ['x', NULL]::VARCHAR[],
+            TIMESTAMP '2024-02-01 00:00:00.000001', 1.5::FLOAT, 7::SMALLINT, DATE '2024-03-01'),
+          (2, TIMESTAMP_NS '2024-01-01 10:00:00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL)
+        ) t(driver_id, ts, flag, name, raw, ints, strs, seen, score, small, day)) TO '${join(dir.path, 'types.parquet')}' (FORMAT parquet)`)
+      const source = fileSource({ name: 'types', path: 'types.parquet', timestampField: 'ts' })
+      const features = {
+        flag: 'bool',
+        name: 'string',
+        raw: 'bytes',
+        ints: 'array<int64>',
+        strs: 'array<string>',
+        seen: 'timestamp',
+        score: 'float32',
+        small: 'int32',
+        day: 'timestamp',
+      } as const
+      const v = view('types', source, features)
+      expect((await s.sourceSchema(source)).map((c) => c.valueType)).toEqual([
+        'int64',
+        'timestamp',
+        'bool',
+        'string',
+        'bytes',
+        'array<int64>',
+        'array<string>',
+        'timestamp',
+        'float32',
+        'int32',
+        'timestamp',
+      ])
+      const plan = planHistoricalRetrieval({
+        features: Object.keys(features).map((f) => `types:${f}`),
+        views: new Map([['types', v]]),
+        entities,
+        entityColumns: [
+          { name: 'driver_id', valueType: 'int64' },
+          { name: 'event_timestamp', valueType: 'timestamp' },
+        ],
+      })
+      const entity = entityTable(
+        [1n, 2n, 3n],
+        ['2024-01-02T00:00:00Z', '2024-01-02T00:00:00Z', '2024-01-02T00:00:00Z'],
+      )
+      const got = await (
+        await s.getHistoricalFeatures({ kind: 'arrow', table: entity }, plan)
+      ).toArrow()
+      expect(got.schema.fields.map((f) => `${f.name}:${f.type}`)).toEqual([
+        'driver_id:Int64',
+        'event_timestamp:Timestamp<MICROSECOND, UTC>',
+        'flag:Bool',
+        'name:Utf8',
+        'raw:Binary',
+        'ints:List<Int64>',
+        'strs:List<Utf8>',
+        'seen:Timestamp<MICROSECOND, UTC>',
+        'score:Float32',
+        'small:Int32',
+        'day:Timestamp<MICROSECOND, UTC>',
+      ])
+      expect(columnValues(got, 'flag')).toEqual([true, null, null])
+      expect(columnValues(got, 'name')).toEqual(["a'b", null, null])
+      expect(columnValues(got, 'raw')).toEqual([new Uint8Array([0, 255]), null, null])
+      expect(columnValues(got, 'ints').map((l) => (l ? [...(l as Iterable<bigint>)] : l))).toEqual([
+        [1n, 2n],
+        null,
+        null,
+      ])
+      expect(columnValues(got, 'strs').map((l) => (l ? [...(l as Iterable<string>)] : l))).toEqual([
+        ['x', null],
+        null,
+        null,
+      ])
+      expect(columnValues(got, 'seen')).toEqual([micros('2024-02-01T00:00:00.000001Z'), null, null])
+      expect(columnValues(got, 'score')).toEqual([1.5, null, null])
+      expect(columnValues(got, 'small')).toEqual([7, null, null])
+      expect(columnValues(got, 'day')).toEqual([micros('2024-03-01T00:00:00Z'), null, null])
+
+      // Nanosecond event timestamps come out as microseconds (truncated), like the engine.
+      const pulled = await collect(
+        s.pullAll({
+          view: v,
+          joinKeys: ['driver_id'],
+          features: ['flag'],
+          start: 0n,
+          end: micros('2100-01-01T00:00:00Z'),
+        }),
+      )
+      expect(columnValues(pulled, EVENT_TS_COLUMN)).toEqual([
+        micros('2024-01-01T10:00:00.123456Z'),
+        micros('2024-01-01T10:00:00Z'),
+      ])
+      expect(columnValues(pulled, 'flag')).toEqual([true, null])
+    } finally {
+      await s.close()
+    }
+  })
+})

@@ -35,8 +35,23 @@ export interface BenchResult {
 const THREADS = 2
 const SEED = 42
 
-function peakRssMb(): number {
-  return Math.round(process.resourceUsage().maxRSS / 1024)
+/** Samples the resident set size while a subject runs (per subject, unlike `maxRSS`). */
+class RssSampler {
+  peak = 0
+  #timer: NodeJS.Timeout | undefined
+  start(): void {
+    this.peak = Math.max(this.peak, process.memoryUsage.rss())
+    this.#timer = setInterval(() => {
+      this.peak = Math.max(this.peak, process.memoryUsage.rss())
+    }, 10)
+  }
+  stop(): void {
+    clearInterval(this.#timer)
+    this.peak = Math.max(this.peak, process.memoryUsage.rss())
+  }
+  get mb(): number {
+    return Math.round(this.peak / 1024 / 1024)
+  }
 }
 
 function q(path: string): string {
@@ -113,14 +128,15 @@ function statsView(name: string, file: string, created: boolean): FeatureViewSpe
   }
 }
 
-async function time(runs: number, body: () => Promise<void>): Promise<number[]> {
-  const times: number[] = []
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now()
+async function time(rss: RssSampler, body: () => Promise<void>): Promise<number> {
+  rss.start()
+  const t0 = performance.now()
+  try {
     await body()
-    times.push(Math.round(performance.now() - t0))
+  } finally {
+    rss.stop()
   }
-  return times
+  return Math.round(performance.now() - t0)
 }
 
 const benchmark = {
@@ -214,45 +230,61 @@ const benchmark = {
           fullFeatureNames: benchCase.views.length > 1,
         })
         const out = join(dir, 'out.parquet')
-        const baseline = await time(ctx.runs, async () => {
-          await c.run(benchCase.baselineSql(out))
-        })
-        results.push({
-          case: benchCase.name,
-          subject: 'duckdb ASOF JOIN -> Parquet (hand-written)',
-          baseline: true,
-          timesMs: baseline,
-          peakRssMb: peakRssMb(),
-          rows: entityRows,
-        })
-        ctx.log(`${benchCase.name}: baseline ${baseline.join(', ')} ms`)
-        const larder = await time(ctx.runs, async () => {
-          const job = await store.getHistoricalFeatures(entity, plan)
-          await job.toParquet!(out)
-        })
-        results.push({
-          case: benchCase.name,
-          subject: 'larder getHistoricalFeatures().toParquet()',
-          baseline: false,
-          timesMs: larder,
-          peakRssMb: peakRssMb(),
-          rows: entityRows,
-        })
-        ctx.log(`${benchCase.name}: larder toParquet ${larder.join(', ')} ms`)
+        // Runs interleave (baseline, toParquet, toArrow, baseline...) so that load from
+        // other processes hits every subject alike.
+        const baseline: number[] = []
+        const larder: number[] = []
+        const larderArrow: number[] = []
         let rows = 0
-        const larderArrow = await time(ctx.runs, async () => {
-          const job = await store.getHistoricalFeatures(entity, plan)
-          rows = (await job.toArrow()).numRows
-        })
-        results.push({
-          case: benchCase.name,
-          subject: 'larder getHistoricalFeatures().toArrow()',
-          baseline: false,
-          timesMs: larderArrow,
-          peakRssMb: peakRssMb(),
-          rows,
-        })
-        ctx.log(`${benchCase.name}: larder toArrow ${larderArrow.join(', ')} ms`)
+        const rss = [new RssSampler(), new RssSampler(), new RssSampler()] as const
+        for (let run = 0; run < ctx.runs; run++) {
+          baseline.push(await time(rss[0], () => c.run(benchCase.baselineSql(out)).then(() => {})))
+          larder.push(
+            await time(rss[1], async () => {
+              const job = await store.getHistoricalFeatures(entity, plan)
+              await job.toParquet!(out)
+            }),
+          )
+          larderArrow.push(
+            await time(rss[2], async () => {
+              const job = await store.getHistoricalFeatures(entity, plan)
+              rows = (await job.toArrow()).numRows
+            }),
+          )
+        }
+        results.push(
+          {
+            case: benchCase.name,
+            subject: 'duckdb ASOF JOIN -> Parquet (hand-written)',
+            baseline: true,
+            timesMs: baseline,
+            peakRssMb: rss[0].mb,
+            rows: entityRows,
+          },
+          {
+            case: benchCase.name,
+            subject: 'larder getHistoricalFeatures().toParquet()',
+            baseline: false,
+            timesMs: larder,
+            peakRssMb: rss[1].mb,
+            rows: entityRows,
+          },
+          {
+            case: benchCase.name,
+            subject: 'larder getHistoricalFeatures().toArrow()',
+            baseline: false,
+            timesMs: larderArrow,
+            peakRssMb: rss[2].mb,
+            rows,
+          },
+        )
+        const median = (xs: number[]) =>
+          [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0
+        ctx.log(
+          `${benchCase.name}: baseline ${baseline.join(', ')} ms; larder toParquet ${larder.join(', ')} ms ` +
+            `(median ratio ${(median(larder) / median(baseline)).toFixed(2)}); toArrow ${larderArrow.join(', ')} ms; ` +
+            `peak RSS ${rss.map((r) => r.mb).join(' / ')} MB`,
+        )
       }
     } finally {
       c.closeSync()
