@@ -113,6 +113,24 @@ const INTERVAL_UNITS = new Set([
   'YEAR',
 ])
 
+/** GoogleSQL statements the emulator does not run (reported as unsupported, not as syntax errors). */
+const VALID_BUT_UNSUPPORTED = [
+  'MERGE',
+  'ALTER',
+  'DECLARE',
+  'SET',
+  'BEGIN',
+  'CALL',
+  'EXECUTE',
+  'EXPORT',
+  'LOAD',
+  'GRANT',
+  'REVOKE',
+  'ASSERT',
+  'COMMIT',
+  'ROLLBACK',
+]
+
 /** Words that may precede `(` without being a function call. */
 const NON_FUNCTIONS = new Set([
   'IN',
@@ -233,12 +251,12 @@ const SAME_FUNCTIONS = [
 ]
 
 const REWRITTEN_FUNCTIONS: Record<string, CallRewriter> = {
-  TIMESTAMP_SUB: intervalArithmetic('-'),
-  TIMESTAMP_ADD: intervalArithmetic('+'),
-  DATETIME_SUB: intervalArithmetic('-'),
-  DATETIME_ADD: intervalArithmetic('+'),
-  DATE_SUB: (a, t) => `CAST(${intervalArithmetic('-')(a, t)} AS DATE)`,
-  DATE_ADD: (a, t) => `CAST(${intervalArithmetic('+')(a, t)} AS DATE)`,
+  TIMESTAMP_SUB: intervalArithmetic('-', 'TIMESTAMP_SUB', 'DAY'),
+  TIMESTAMP_ADD: intervalArithmetic('+', 'TIMESTAMP_ADD', 'DAY'),
+  DATETIME_SUB: intervalArithmetic('-', 'DATETIME_SUB'),
+  DATETIME_ADD: intervalArithmetic('+', 'DATETIME_ADD'),
+  DATE_SUB: (a, t) => `CAST(${intervalArithmetic('-', 'DATE_SUB')(a, t)} AS DATE)`,
+  DATE_ADD: (a, t) => `CAST(${intervalArithmetic('+', 'DATE_ADD')(a, t)} AS DATE)`,
   TIMESTAMP_DIFF: diff,
   DATETIME_DIFF: diff,
   DATE_DIFF: (a) => `date_diff(${unitLiteral(a[2])}, ${arg(a, 1)}, ${arg(a, 0)})`,
@@ -293,7 +311,7 @@ function diff(args: string[]): string {
 }
 
 /** `F(x, INTERVAL n unit)` -> `(x op INTERVAL (n) unit)`. */
-function intervalArithmetic(op: '+' | '-'): CallRewriter {
+function intervalArithmetic(op: '+' | '-', name: string, maxUnit?: 'DAY'): CallRewriter {
   return (args, tokens) => {
     const interval = (tokens[1] ?? []).filter(isSignificant)
     if (!isWord(interval[0], 'INTERVAL')) {
@@ -301,6 +319,10 @@ function intervalArithmetic(op: '+' | '-'): CallRewriter {
         'syntax',
         'Syntax error: the second argument must be an INTERVAL expression (INTERVAL n unit)',
       )
+    }
+    const unit = interval[interval.length - 1]?.value ?? ''
+    if (maxUnit && ['WEEK', 'MONTH', 'QUARTER', 'YEAR'].includes(unit)) {
+      throw new SqlRejection('syntax', `${name} does not support the ${unit} date part`)
     }
     return `(${arg(args, 0)} ${op} ${arg(args, 1)})`
   }
@@ -342,10 +364,17 @@ export function translateBigQuery(
     )
   }
   const tokens = statements[0]!
+  const firstWord = tokens.find(isSignificant)
+  if (firstWord?.kind === 'word' && VALID_BUT_UNSUPPORTED.includes(firstWord.value)) {
+    throw new SqlRejection(
+      'unsupported',
+      `${firstWord.value} statements are not supported by the emulator`,
+    )
+  }
   validateSyntax(tokens)
+  const statementType = statementTypeOf(tokens)
   const cast = tokens.findIndex((t) => t.kind === 'op' && t.text === '::')
   if (cast >= 0) reject(tokens, cast, 'syntax', 'Syntax error: Unexpected ":"')
-  const statementType = statementTypeOf(tokens)
 
   for (const { name, index } of calledFunctions(tokens, NON_FUNCTIONS)) {
     if (!SUPPORTED_FUNCTIONS.has(name)) {
@@ -372,6 +401,26 @@ export function translateBigQuery(
  */
 export const PARSER_WORKAROUNDS: readonly ParserWorkaround[] = [
   { gap: 'QUALIFY clause (checked without it)', apply: withoutQualify },
+  {
+    gap: 'types BYTES, JSON, BIGNUMERIC/BIGDECIMAL and parameterized NUMERIC(P,S)/STRING(L)/BYTES(L) (checked as STRING/NUMERIC)',
+    apply: (tokens) => {
+      let changed = false
+      const out = rewriteTypeNames(tokens, (word, hasArgs) => {
+        const as = {
+          BYTES: 'STRING',
+          JSON: 'STRING',
+          BIGNUMERIC: 'NUMERIC',
+          BIGDECIMAL: 'NUMERIC',
+        }[word]
+        if (as || (hasArgs && ['NUMERIC', 'DECIMAL', 'STRING'].includes(word))) {
+          changed = true
+          return { text: as ?? word, dropArgs: hasArgs }
+        }
+        return undefined
+      })
+      return changed ? out : undefined
+    },
+  },
   {
     gap: 'DELETE FROM t (checked as DELETE t)',
     apply: (tokens) => {

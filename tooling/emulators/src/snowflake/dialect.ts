@@ -159,6 +159,26 @@ const DATE_PARTS: Record<string, string> = {
   US: 'microsecond',
 }
 
+/** Snowflake statements the emulator does not run (reported as unsupported, not as syntax errors). */
+const VALID_BUT_UNSUPPORTED = [
+  'MERGE',
+  'COPY',
+  'PUT',
+  'GET',
+  'CALL',
+  'EXECUTE',
+  'SHOW',
+  'DESCRIBE',
+  'DESC',
+  'GRANT',
+  'REVOKE',
+  'SET',
+  'UNSET',
+  'LIST',
+  'REMOVE',
+  'UNDROP',
+]
+
 /** Words that may precede `(` without being a function call. */
 const NON_FUNCTIONS = new Set([
   'IN',
@@ -425,6 +445,12 @@ export function translateSnowflake(
       tables: [],
       status: 'Statement executed successfully.',
     }
+  }
+  if (VALID_BUT_UNSUPPORTED.includes(w(0))) {
+    throw new SqlRejection(
+      'unsupported',
+      `Unsupported feature: ${w(0)} statements are not supported by the emulator`,
+    )
   }
   if ((w(0) === 'CREATE' || w(0) === 'DROP') && w(1) === 'DATABASE') {
     return {

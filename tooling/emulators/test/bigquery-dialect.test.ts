@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { translateBigQuery } from '../src/bigquery/index.js'
+import { WarehouseDb } from '../src/warehouse/duckdb.js'
+import { SqlRejection } from '../src/warehouse/sql.js'
+
+let db: WarehouseDb
+
+beforeAll(async () => {
+  db = await WarehouseDb.open()
+  await db.run(`CREATE SCHEMA ds; CREATE TABLE ds.t (id BIGINT, ts TIMESTAMPTZ, name VARCHAR, arr BIGINT[]);
+    INSERT INTO ds.t VALUES (1, '2024-01-01 00:00:00+00', 'a', [1, 2]), (2, '2024-01-02 06:30:00+00', 'b', [3])`)
+})
+afterAll(() => db?.close())
+
+/** Translates GoogleSQL, runs it on DuckDB and returns the first row's values as strings. */
+async function first(
+  sql: string,
+  params?: Parameters<typeof translateBigQuery>[1],
+): Promise<string[]> {
+  const t = translateBigQuery(sql, params)
+  const r = await db.run(t.sql, t.params)
+  return (r.rows[0] ?? []).map((v) => String(v))
+}
+
+function rejection(sql: string): SqlRejection {
+  try {
+    translateBigQuery(sql)
+  } catch (err) {
+    if (err instanceof SqlRejection) return err
+    throw err
+  }
+  throw new Error(`expected a rejection for: ${sql}`)
+}
+
+describe('GoogleSQL -> DuckDB translation rules (each one executed on DuckDB)', () => {
+  test.each([
+    ['backtick paths and project removal', 'SELECT COUNT(*) FROM `any-project.ds.t`', ['2']],
+    ['backtick parts', 'SELECT COUNT(*) FROM `ds`.`t`', ['2']],
+    [
+      'double-quoted strings and backslash escapes',
+      'SELECT "it\\\'s", \'a\\nb\' = "a\\nb"',
+      ["it's", 'true'],
+    ],
+    [
+      'TIMESTAMP literal is UTC TIMESTAMPTZ',
+      "SELECT COUNT(*) FROM ds.t WHERE ts = TIMESTAMP '2024-01-01 00:00:00'",
+      ['1'],
+    ],
+    [
+      'TIMESTAMP_SUB',
+      "SELECT TIMESTAMP_SUB(TIMESTAMP '2024-01-01 00:00:00', INTERVAL 90 MINUTE)",
+      ['2023-12-31 22:30:00+00'],
+    ],
+    [
+      'TIMESTAMP_ADD',
+      "SELECT TIMESTAMP_ADD(TIMESTAMP '2024-01-01 00:00:00', INTERVAL 2 DAY)",
+      ['2024-01-03 00:00:00+00'],
+    ],
+    ['DATE_SUB keeps DATE', "SELECT DATE_SUB(DATE '2024-03-01', INTERVAL 1 DAY)", ['2024-02-29']],
+    ['TIMESTAMP_DIFF truncates', 'SELECT TIMESTAMP_DIFF(MAX(ts), MIN(ts), HOUR) FROM ds.t', ['30']],
+    ['DATE_DIFF', "SELECT DATE_DIFF(DATE '2024-01-10', DATE '2024-01-01', DAY)", ['9']],
+    [
+      'TIMESTAMP_TRUNC',
+      'SELECT TIMESTAMP_TRUNC(MAX(ts), DAY) FROM ds.t',
+      ['2024-01-02 00:00:00+00'],
+    ],
+    [
+      'CAST type names',
+      "SELECT CAST('7' AS INT64) + 1, CAST(1 AS STRING), CAST('1.5' AS FLOAT64)",
+      ['8', '1', '1.5'],
+    ],
+    ['SAFE_CAST', "SELECT SAFE_CAST('x' AS INT64)", ['null']],
+    ['IF / IFNULL', 'SELECT IF(1 < 2, "y", "n"), IFNULL(NULL, 3)', ['y', '3']],
+    [
+      'COUNTIF / LOGICAL_AND',
+      'SELECT COUNTIF(id > 1), LOGICAL_AND(id > 0) FROM ds.t',
+      ['1', 'true'],
+    ],
+    [
+      'UNIX_MICROS / TIMESTAMP_MICROS',
+      'SELECT UNIX_MICROS(TIMESTAMP_MICROS(1700000000000001))',
+      ['1700000000000001'],
+    ],
+    [
+      'UNIX_SECONDS / TIMESTAMP_SECONDS',
+      'SELECT UNIX_SECONDS(TIMESTAMP_SECONDS(1700000000))',
+      ['1700000000'],
+    ],
+    [
+      'GENERATE_ARRAY + UNNEST alias',
+      'SELECT SUM(x) FROM UNNEST(GENERATE_ARRAY(1, 10)) AS x',
+      ['55'],
+    ],
+    ['IN UNNEST', 'SELECT COUNT(*) FROM ds.t WHERE id IN UNNEST([2, 5])', ['1']],
+    ['ARRAY_LENGTH', 'SELECT ARRAY_LENGTH(arr) FROM ds.t WHERE id = 1', ['2']],
+    ['SAFE_DIVIDE', 'SELECT SAFE_DIVIDE(1, 0), SAFE_DIVIDE(6, 3)', ['null', '2']],
+    [
+      'EXTRACT keeps FROM inside the call',
+      'SELECT EXTRACT(HOUR FROM ts) FROM ds.t WHERE id = 2',
+      ['6'],
+    ],
+    [
+      'QUALIFY',
+      'SELECT id FROM ds.t WHERE TRUE QUALIFY ROW_NUMBER() OVER (ORDER BY ts DESC) = 1',
+      ['2'],
+    ],
+    ['comma FROM list', 'SELECT COUNT(*) FROM ds.t a, ds.t b WHERE a.id = b.id', ['2']],
+  ])('%s', async (_name, sql, expected) => {
+    expect(await first(sql)).toEqual(expected)
+  })
+
+  test('named and positional parameters are typed CASTs', async () => {
+    expect(
+      await first('SELECT name FROM ds.t WHERE id = @id AND ts < @t', {
+        queryParameters: [
+          { name: 'id', parameterType: { type: 'INT64' }, parameterValue: { value: '2' } },
+          {
+            name: 't',
+            parameterType: { type: 'TIMESTAMP' },
+            parameterValue: { value: '2025-01-01 00:00:00+00' },
+          },
+        ],
+      }),
+    ).toEqual(['b'])
+    expect(
+      await first('SELECT COUNT(*) FROM ds.t WHERE id IN UNNEST(?) AND name = ?', {
+        queryParameters: [
+          {
+            parameterType: { type: 'ARRAY', arrayType: { type: 'INT64' } },
+            parameterValue: { arrayValues: [{ value: 1 }, { value: 2 }] },
+          },
+          { parameterType: { type: 'STRING' }, parameterValue: { value: 'a' } },
+        ],
+      }),
+    ).toEqual(['1'])
+  })
+
+  test('default dataset qualifies bare table names; CTE names stay bare', async () => {
+    expect(
+      await first('WITH x AS (SELECT id FROM t) SELECT COUNT(*) FROM x', { defaultDataset: 'ds' }),
+    ).toEqual(['2'])
+  })
+
+  test('DDL types and dataset names', () => {
+    expect(
+      translateBigQuery(
+        'CREATE TABLE p.ds.n (a INT64, b STRING, c TIMESTAMP, d DATETIME, e NUMERIC, f BYTES)',
+      ).sql,
+    ).toBe(
+      'CREATE TABLE ds.n (a BIGINT, b VARCHAR, c TIMESTAMPTZ, d TIMESTAMP, e DECIMAL(38,9), f BLOB)',
+    )
+    expect(translateBigQuery('CREATE SCHEMA proj.newds').sql).toBe('CREATE SCHEMA newds')
+    expect(translateBigQuery('DELETE FROM ds.t WHERE id = 1').statementType).toBe('DELETE')
+    expect(translateBigQuery('UPDATE ds.t SET name = "z" WHERE id = 1').sql).toBe(
+      "UPDATE ds.t SET name = 'z' WHERE id = 1",
+    )
+    expect(translateBigQuery('DROP TABLE IF EXISTS ds.t').statementType).toBe('DROP_TABLE')
+  })
+})
+
+describe('statements BigQuery would reject', () => {
+  test.each([
+    ['syntax error', 'SELEC 1', 'Syntax error'],
+    ['unqualified table', 'SELECT * FROM t', 'must be qualified with a dataset'],
+    ['DuckDB-only function', 'SELECT list_value(1)', 'Function not found: list_value'],
+    ['unknown function', 'SELECT my_udf(1)', 'Function not found: my_udf'],
+    [':: casts', 'SELECT 1::INT64', 'Syntax error'],
+    [
+      'TIMESTAMP_SUB with MONTH',
+      "SELECT TIMESTAMP_SUB(TIMESTAMP '2024-01-01', INTERVAL 1 MONTH)",
+      'does not support the MONTH date part',
+    ],
+    ['missing named parameter', 'SELECT @nope', "Query parameter 'nope' not found"],
+    ['scripts', 'SELECT 1; SELECT 2', 'Multi-statement'],
+    [
+      'unsupported statement',
+      'MERGE ds.t USING ds.u ON TRUE WHEN MATCHED THEN DELETE',
+      'not supported',
+    ],
+  ])('%s', (_name, sql, message) => {
+    expect(rejection(sql).message).toContain(message)
+  })
+})
