@@ -374,7 +374,7 @@ function buildViewSpec<K extends 'featureView' | 'streamFeatureView'>(
     )
   const entities = options.entities ?? []
   for (const e of entities) {
-    if (!e || e[DEFINITION] !== 'entity') {
+    if (e?.[DEFINITION] !== 'entity') {
       throw new LarderError(
         'INVALID_DEFINITION',
         `${where}: entities must be entity(...) definitions`,

@@ -3,15 +3,45 @@
  */
 import { resolve } from 'node:path'
 import { checkViewsAgainstSources } from './apply.js'
+import { type EpochMicros, parseTime } from './duration.js'
+import {
+  getHistoricalFeatures,
+  type HistoricalFeaturesRequest,
+  type HistoricalRetrievalJob,
+} from './historical.js'
+import {
+  getOnlineFeatures,
+  type OnlineFeaturesRequest,
+  type OnlineFeaturesResponse,
+} from './online.js'
+import { RegistryIndex } from './refs.js'
+import type { TypedFeatureStore } from './typed.js'
+import {
+  checkRows,
+  type InputRows,
+  intervalRecord,
+  type MaterializeProgress,
+  type MaterializeViewResult,
+  materializeView,
+  type PushMode,
+  toArrowTable,
+  toOnlineRows,
+} from './writes.js'
+import * as arrow from 'apache-arrow'
 import type { LarderConfig } from './config.js'
 import type { AnyDefinition } from './definitions.js'
 import { diffRegistry, formatDiff, type RegistryDiff } from './diff.js'
-import { LarderError } from './errors.js'
+import { isLarderError, LarderError } from './errors.js'
 import { loadRepo } from './loader.js'
 import { noopLogger, type Logger } from './logger.js'
 import { Registry, type RegistryData } from './registry.js'
 import { collectRepo, validateReferences, type DeclaredRepo, type Located } from './repo.js'
-import type { EntitySpec, FeatureViewSpec, StreamFeatureViewSpec } from './spec.js'
+import {
+  batchSourceOf,
+  type EntitySpec,
+  type FeatureViewSpec,
+  type StreamFeatureViewSpec,
+} from './spec.js'
 
 /** Options of {@link createFeatureStore}. */
 export interface FeatureStoreOptions {
@@ -20,7 +50,33 @@ export interface FeatureStoreOptions {
   config: LarderConfig
   /** The repo's definitions; `[]` when only reading the registry. */
   definitions?: Array<Located<AnyDefinition>>
+  /**
+   * How long a registry snapshot serves reads before it is reloaded (in the background, so
+   * requests never wait). `apply` in this process refreshes it at once. @default 60
+   */
+  registryTtlSeconds?: number
+  /** The clock (tests). @default () => new Date() */
+  now?: () => Date
 }
+
+/** Options of materialization. */
+export interface MaterializeOptions {
+  /** Views to materialize; all online views when absent. */
+  views?: readonly string[]
+  /** Called after every written batch and when each view is done. */
+  onProgress?: (progress: MaterializeProgress) => void
+}
+
+/** What `push` wrote. */
+export interface PushResult {
+  views: string[]
+  rows: number
+  onlineRowsWritten: number
+  offlineRowsWritten: number
+}
+
+/** The lower bound of "the earliest source row" (0001-01-01T00:00:00Z in epoch micros). */
+const EARLIEST: EpochMicros = -62135596800000000n
 
 /** Options of {@link FeatureStore.apply}. */
 export interface ApplyOptions {
@@ -58,12 +114,18 @@ export class FeatureStore {
   readonly logger: Logger
   protected readonly definitions: Array<Located<AnyDefinition>>
   private declaredCache: DeclaredRepo | undefined
+  private readonly registryTtlMs: number
+  private readonly clock: () => Date
+  private snapshot: { index: RegistryIndex; at: number } | undefined
+  private refreshing: Promise<RegistryIndex> | undefined
 
   constructor(options: FeatureStoreOptions) {
     this.repoPath = resolve(options.repoPath)
     this.config = options.config
     this.definitions = options.definitions ?? []
     this.logger = options.config.logger ?? noopLogger
+    this.registryTtlMs = (options.registryTtlSeconds ?? 60) * 1000
+    this.clock = options.now ?? (() => new Date())
     this.registry = new Registry(
       resolve(this.repoPath, options.config.registry ?? 'data/registry.json'),
       options.config.project,
@@ -177,6 +239,7 @@ export class FeatureStore {
       },
       { expectedVersion: plan.baseVersion },
     )
+    this.snapshot = { index: new RegistryIndex(written), at: Date.now() }
     this.logger.info({ version: written.version, changes: plan.changes.length }, 'registry applied')
     return { ...plan, version: written.version }
   }
@@ -187,6 +250,7 @@ export class FeatureStore {
     const views = [...current.featureViews, ...current.streamFeatureViews] as FeatureViewSpec[]
     await this.config.onlineStore.teardown(views)
     await this.registry.remove()
+    this.snapshot = undefined
     return { views: views.map((v) => v.name) }
   }
 
@@ -234,6 +298,279 @@ export class FeatureStore {
       })
     }
     return view
+  }
+
+  /**
+   * The registry snapshot reads use. Loaded on first use; when older than the registry TTL
+   * it is reloaded in the background while the stale one keeps serving.
+   */
+  async registryIndex(): Promise<RegistryIndex> {
+    if (!this.snapshot) return this.refreshRegistry()
+    if (Date.now() - this.snapshot.at > this.registryTtlMs && !this.refreshing) {
+      this.refreshRegistry().catch((err: unknown) => {
+        this.logger.warn({ err }, 'registry refresh failed; serving the previous snapshot')
+      })
+    }
+    return this.snapshot.index
+  }
+
+  /** Reloads the registry snapshot now. */
+  async refreshRegistry(): Promise<RegistryIndex> {
+    this.refreshing ??= (async () => {
+      try {
+        const index = new RegistryIndex(await this.registry.read())
+        this.snapshot = { index, at: Date.now() }
+        return index
+      } finally {
+        this.refreshing = undefined
+      }
+    })()
+    return this.refreshing
+  }
+
+  private get onDemandTransforms() {
+    return this.declared().onDemandTransforms
+  }
+
+  /**
+   * Reads the latest feature values for entity rows from the online store.
+   * @example
+   * const res = await store.getOnlineFeatures({
+   *   entities: { driver_id: [1001, 1002] },
+   *   features: ['driver_hourly_stats:conv_rate', 'driver_hourly_stats:acc_rate'],
+   * })
+   * res.toRows() // [{ driver_id: 1001n, conv_rate: 0.52, acc_rate: 0.71 }, ...]
+   */
+  async getOnlineFeatures(request: OnlineFeaturesRequest): Promise<OnlineFeaturesResponse> {
+    return getOnlineFeatures(
+      {
+        index: await this.registryIndex(),
+        onlineStore: this.config.onlineStore,
+        onDemandTransforms: this.onDemandTransforms,
+        now: BigInt(this.clock().getTime()) * 1000n,
+      },
+      request,
+    )
+  }
+
+  /**
+   * Builds a training set: each entity row gets the feature values as of its timestamp.
+   * @example
+   * const job = await store.getHistoricalFeatures({
+   *   entityDf: [{ driver_id: 1001, event_timestamp: new Date('2026-01-01T10:00:00Z') }],
+   *   features: ['driver_hourly_stats:conv_rate'],
+   * })
+   * console.table(await job.toRows())
+   */
+  async getHistoricalFeatures(request: HistoricalFeaturesRequest): Promise<HistoricalRetrievalJob> {
+    return getHistoricalFeatures(
+      {
+        index: await this.registryIndex(),
+        offlineStore: this.config.offlineStore,
+        onDemandTransforms: this.onDemandTransforms,
+      },
+      request,
+    )
+  }
+
+  private onlineViews(index: RegistryIndex, names: readonly string[] | undefined) {
+    if (names === undefined) return [...index.views.values()].filter((v) => v.online)
+    return names.map((name) => {
+      const v = index.view(name)
+      if (!v.online) {
+        throw new LarderError(
+          'INVALID_INPUT',
+          `feature view '${name}' is not online (online: false): nothing to materialize`,
+        )
+      }
+      return v
+    })
+  }
+
+  private async materializeViews(
+    jobs: Array<{ view: FeatureViewSpec; start: EpochMicros; end: EpochMicros }>,
+    index: RegistryIndex,
+    options: MaterializeOptions,
+  ): Promise<MaterializeViewResult[]> {
+    const stores = { offline: this.config.offlineStore, online: this.config.onlineStore }
+    const settled = await Promise.allSettled(
+      jobs.map(async ({ view, start, end }) => {
+        const result = await materializeView(index, view, start, end, stores, options.onProgress)
+        // Recorded only once every row of the view is written.
+        await this.registry.update((data) => {
+          data.materializations[view.name] = [
+            ...(data.materializations[view.name] ?? []),
+            intervalRecord(start, end),
+          ]
+          return data
+        })
+        return result
+      }),
+    )
+    await this.refreshRegistry()
+    const failed = settled.flatMap((s, i) =>
+      s.status === 'rejected' ? [{ view: jobs[i]!.view.name, err: s.reason as unknown }] : [],
+    )
+    if (failed.length > 0) {
+      const first = failed[0]!
+      const done = jobs.length - failed.length
+      throw new LarderError(
+        isLarderError(first.err) ? first.err.code : 'BACKEND_ERROR',
+        `materialization of ${failed.map((f) => `'${f.view}'`).join(', ')} failed (${done} other view(s) done and recorded): ${first.err instanceof Error ? first.err.message : String(first.err)}`,
+        {
+          cause: first.err,
+          hint: 'no interval was recorded for the failed view(s); run the command again',
+        },
+      )
+    }
+    return settled.map((s) => (s as PromiseFulfilledResult<MaterializeViewResult>).value)
+  }
+
+  /**
+   * Copies the latest values with `start <= event_ts <= end` of each online view to the
+   * online store and records the interval. Times: ISO-8601, \`now\`, Date or epoch micros.
+   */
+  async materialize(
+    start: string | Date | bigint,
+    end: string | Date | bigint,
+    options: MaterializeOptions = {},
+  ): Promise<MaterializeViewResult[]> {
+    const s = parseTime(start, 'start', this.clock)
+    const e = parseTime(end, 'end', this.clock)
+    if (s > e)
+      throw new LarderError('INVALID_INPUT', `start ${String(start)} is after end ${String(end)}`)
+    const index = await this.refreshRegistry()
+    const views = this.onlineViews(index, options.views)
+    return this.materializeViews(
+      views.map((view) => ({ view, start: s, end: e })),
+      index,
+      options,
+    )
+  }
+
+  /**
+   * Materializes each online view from where the last materialization ended (or, the first
+   * time, from \`now - ttl\`, or from the earliest source row when the view has no ttl) to \`end\`.
+   */
+  async materializeIncremental(
+    end: string | Date | bigint,
+    options: MaterializeOptions = {},
+  ): Promise<MaterializeViewResult[]> {
+    const e = parseTime(end, 'end', this.clock)
+    const index = await this.refreshRegistry()
+    const now = BigInt(this.clock().getTime()) * 1000n
+    const jobs = this.onlineViews(index, options.views).map((view) => {
+      const intervals = index.data.materializations[view.name] ?? []
+      let start: EpochMicros
+      if (intervals.length > 0)
+        start = intervals
+          .map((i) => parseTime(i.end, 'recorded end'))
+          .reduce((a, b) => (a > b ? a : b))
+      else if (view.ttlSeconds > 0) start = now - BigInt(Math.round(view.ttlSeconds * 1e6))
+      else start = EARLIEST
+      if (start > e) {
+        throw new LarderError(
+          'INVALID_INPUT',
+          `feature view '${view.name}' is already materialized up to ${intervals.at(-1)?.end}, after the requested end ${String(end)}`,
+        )
+      }
+      return { view, start, end: e }
+    })
+    return this.materializeViews(jobs, index, options)
+  }
+
+  /**
+   * Pushes rows to every view fed by a push source: online (newer rows win), offline
+   * (appended to the push source's batch source), or both. Every row is checked against
+   * every target view before anything is written.
+   */
+  async push(
+    pushSourceName: string,
+    rows: InputRows,
+    options: { to?: PushMode } = {},
+  ): Promise<PushResult> {
+    const to = options.to ?? 'online'
+    if (!['online', 'offline', 'online_and_offline'].includes(to)) {
+      throw new LarderError(
+        'INVALID_INPUT',
+        `push destination '${to}' is not one of online, offline, online_and_offline`,
+      )
+    }
+    const index = await this.registryIndex()
+    const views = index.pushTargets.get(pushSourceName)
+    if (!views || views.length === 0) {
+      const known = [...index.pushTargets.keys()]
+      throw new LarderError(
+        'NOT_FOUND',
+        `push source '${pushSourceName}' is not registered or feeds no feature view`,
+        {
+          hint: known.length
+            ? `push sources: ${known.join(', ')}`
+            : 'define a pushSource and a featureView over it, then apply',
+        },
+      )
+    }
+    const checked = views.map((v) => checkRows(index, v, rows, `push to '${pushSourceName}'`))
+    const n = checked[0]?.n ?? 0
+    let offlineRowsWritten = 0
+    if (to !== 'online') {
+      const offline = this.config.offlineStore
+      if (!offline.writeBatch || !offline.capabilities.offlineWrite) {
+        throw new LarderError(
+          'UNSUPPORTED',
+          `offline store '${offline.name}' cannot append pushed rows`,
+          { hint: "push with to: 'online'" },
+        )
+      }
+      // One table holding every column any target view needs, written once.
+      const vectors: Record<string, arrow.Vector> = {}
+      for (const c of checked) {
+        const table = toArrowTable(c)
+        for (const f of table.schema.fields) vectors[f.name] ??= table.getChild(f.name)!
+      }
+      await offline.writeBatch(batchSourceOf(views[0]!.source), new arrow.Table(vectors))
+      offlineRowsWritten = n
+    }
+    let onlineRowsWritten = 0
+    if (to !== 'offline') {
+      for (const c of checked.filter((c) => c.view.online)) {
+        onlineRowsWritten += await this.config.onlineStore.writeBatch(
+          c.view,
+          c.features.map((f) => f.name),
+          toOnlineRows(c),
+        )
+      }
+    }
+    return { views: views.map((v) => v.name), rows: n, onlineRowsWritten, offlineRowsWritten }
+  }
+
+  /**
+   * Writes rows straight to a view's online table (newer rows win). Rows need the view's
+   * join keys, its timestamp column and every feature.
+   */
+  async writeToOnlineStore(
+    viewName: string,
+    rows: InputRows,
+  ): Promise<{ rows: number; rowsWritten: number }> {
+    const index = await this.registryIndex()
+    const checked = checkRows(index, index.view(viewName), rows, `write to '${viewName}'`)
+    const rowsWritten = await this.config.onlineStore.writeBatch(
+      checked.view,
+      checked.features.map((f) => f.name),
+      toOnlineRows(checked),
+    )
+    return { rows: checked.n, rowsWritten }
+  }
+
+  /**
+   * This store, typed with a repo's definitions: references are checked at compile time
+   * and result rows are typed (see {@link TypedFeatureStore}). No runtime effect.
+   * @example
+   * import type * as defs from './features.ts'
+   * const typed = store.typed<typeof defs>()
+   */
+  typed<Defs>(): Omit<this, keyof TypedFeatureStore<Defs>> & TypedFeatureStore<Defs> {
+    return this as unknown as Omit<this, keyof TypedFeatureStore<Defs>> & TypedFeatureStore<Defs>
   }
 
   /** Closes both stores. */

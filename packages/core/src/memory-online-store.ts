@@ -54,7 +54,7 @@ export class MemoryOnlineStore extends OnlineStoreBase {
       const stored = table.get(k)
       if (!winsAgainst(row, stored)) continue
       const values = new Map(stored?.values)
-      features.forEach((f, i) => values.set(f, row.values[i] ?? null))
+      for (let i = 0; i < features.length; i++) values.set(features[i]!, row.values[i] ?? null)
       table.set(k, { values, eventTs: row.eventTs, createdTs: row.createdTs })
       written++
     }

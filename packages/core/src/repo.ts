@@ -47,9 +47,11 @@ function sameJson(a: unknown, b: unknown): boolean {
  */
 export function collectRepo(items: ReadonlyArray<Located<AnyDefinition>>): DeclaredRepo {
   const seen = new Set<AnyDefinition>()
-  const unique = items.filter((i) =>
-    seen.has(i.definition) ? false : (seen.add(i.definition), true),
-  )
+  const unique = items.filter((i) => {
+    if (seen.has(i.definition)) return false
+    seen.add(i.definition)
+    return true
+  })
   const byName = new Map<string, { kind: string; origin: string }>()
   const claim = (group: string, kind: string, name: string, origin: string) => {
     const key = `${group}:${name}`

@@ -1,0 +1,323 @@
+/**
+ * Historical retrieval in the facade: entity input normalization, planning, running the
+ * offline store's join, then on-demand views over the joined result.
+ */
+import { extname } from 'node:path'
+import * as arrow from 'apache-arrow'
+import type { OfflineStore, RetrievalJob } from './contracts.js'
+import type { Columns } from './definitions.js'
+import { LarderError } from './errors.js'
+import { planHistoricalRetrieval } from './pit/plan.js'
+import { tableToRows } from './memory-offline-store.js'
+import { type RegistryIndex, resolveRefs } from './refs.js'
+import type { EntityTable, RetrievalPlan } from './retrieval.js'
+import { batchSourceOf, type ProjectionSpec } from './spec.js'
+import { fromArrowType, type ValueTypeName } from './types.js'
+import { coerceValue, readColumn, toArrowVector, toUserValue } from './values.js'
+
+/** An entity table as users give it. */
+export type EntityInput =
+  | arrow.Table
+  | ReadonlyArray<Record<string, unknown>>
+  | { path: string; format?: 'parquet' | 'csv' }
+  | { sql: string }
+
+/** Input of `getHistoricalFeatures`. */
+export interface HistoricalFeaturesRequest {
+  /** Label rows: row objects, an Arrow table, a Parquet/CSV file, or SQL (warehouse stores). */
+  entityDf: EntityInput
+  features?: readonly string[]
+  featureService?: string
+  fullFeatureNames?: boolean
+  /** The entity timestamp column when it is neither `event_timestamp` nor the only timestamp column. */
+  entityTimestampColumn?: string
+}
+
+function inferType(name: string, values: readonly unknown[]): ValueTypeName {
+  let type: ValueTypeName | undefined
+  const widen = (t: ValueTypeName) => {
+    if (type === undefined || type === t) type = t
+    else if ((type === 'int64' && t === 'float64') || (type === 'float64' && t === 'int64'))
+      type = 'float64'
+    else
+      throw new LarderError(
+        'INVALID_INPUT',
+        `entity column '${name}' mixes ${type} and ${t} values`,
+      )
+  }
+  for (const v of values) {
+    if (v === null || v === undefined) continue
+    if (typeof v === 'bigint') widen('int64')
+    else if (typeof v === 'number') widen(Number.isInteger(v) ? 'int64' : 'float64')
+    else if (typeof v === 'boolean') widen('bool')
+    else if (v instanceof Date) widen('timestamp')
+    else if (v instanceof Uint8Array) widen('bytes')
+    else if (typeof v === 'string') widen(name === 'event_timestamp' ? 'timestamp' : 'string')
+    else
+      throw new LarderError(
+        'INVALID_INPUT',
+        `entity column '${name}' has a value of unsupported type ${typeof v}`,
+      )
+  }
+  return type ?? 'string'
+}
+
+/** Converts row objects to an Arrow table (int64 for integers, timestamps for Dates). */
+export function rowsToTable(rows: ReadonlyArray<Record<string, unknown>>): arrow.Table {
+  const names: string[] = []
+  for (const r of rows) for (const k of Object.keys(r)) if (!names.includes(k)) names.push(k)
+  const vectors: Record<string, arrow.Vector> = {}
+  for (const name of names) {
+    const raw = rows.map((r) => r[name])
+    const type = inferType(name, raw)
+    vectors[name] = toArrowVector(
+      raw.map((v, i) => coerceValue(v, type, `entity column '${name}', row ${i}`)),
+      type,
+    )
+  }
+  return new arrow.Table(vectors)
+}
+
+/** Normalizes user input to the offline store's entity table form. */
+export function toEntityTable(input: EntityInput): EntityTable {
+  if (input instanceof arrow.Table) return { kind: 'arrow', table: input }
+  if (Array.isArray(input)) {
+    if (input.length === 0) throw new LarderError('INVALID_INPUT', 'the entity table has no rows')
+    return { kind: 'arrow', table: rowsToTable(input) }
+  }
+  if ('path' in input && typeof input.path === 'string') {
+    const ext = extname(input.path).toLowerCase()
+    const format =
+      input.format ??
+      (ext === '.csv' ? 'csv' : ext === '.parquet' || ext === '.pq' ? 'parquet' : undefined)
+    if (!format) {
+      throw new LarderError(
+        'INVALID_INPUT',
+        `entity file ${input.path}: cannot tell its format from the extension`,
+        {
+          hint: 'use a .parquet or .csv file',
+        },
+      )
+    }
+    return { kind: 'file', path: input.path, format }
+  }
+  if ('sql' in input && typeof input.sql === 'string') return { kind: 'sql', sql: input.sql }
+  throw new LarderError(
+    'INVALID_INPUT',
+    'entityDf must be rows, an Arrow table, { path } or { sql }',
+  )
+}
+
+/** The result of `getHistoricalFeatures`: the offline join, then on-demand views. */
+export class HistoricalRetrievalJob implements RetrievalJob {
+  readonly plan: RetrievalPlan
+  private readonly inner: RetrievalJob
+  private readonly finish: (table: arrow.Table) => arrow.Table
+  private readonly hasOnDemand: boolean
+
+  constructor(
+    plan: RetrievalPlan,
+    inner: RetrievalJob,
+    finish: (table: arrow.Table) => arrow.Table,
+    hasOnDemand: boolean,
+  ) {
+    this.plan = plan
+    this.inner = inner
+    this.finish = finish
+    this.hasOnDemand = hasOnDemand
+  }
+
+  /** The training set as an Arrow table. */
+  async toArrow(): Promise<arrow.Table> {
+    return this.finish(await this.inner.toArrow())
+  }
+
+  /** The training set as row objects (int64 as bigint, timestamps as Date). */
+  async toRows(): Promise<Record<string, unknown>[]> {
+    return tableToRows(await this.toArrow())
+  }
+
+  /** Writes the training set to Parquet (directly from the store when no on-demand view applies). */
+  async toParquet(path: string): Promise<void> {
+    if (!this.hasOnDemand && this.inner.toParquet) return this.inner.toParquet(path)
+    throw new LarderError(
+      'UNSUPPORTED',
+      'writing Parquet after on-demand views is done by the CLI (toArrow + a Parquet writer)',
+      {
+        hint: 'use toArrow() and write it with your Parquet library, or `larder get-historical-features --output file.parquet`',
+      },
+    )
+  }
+
+  /** The SQL of the offline join, when the store runs SQL. */
+  toSql(): string {
+    if (!this.inner.toSql)
+      throw new LarderError('UNSUPPORTED', 'this offline store does not run SQL')
+    return this.inner.toSql()
+  }
+}
+
+/**
+ * Plans and runs a historical retrieval.
+ */
+export async function getHistoricalFeatures(
+  ctx: {
+    index: RegistryIndex
+    offlineStore: OfflineStore
+    onDemandTransforms: ReadonlyMap<string, (inputs: Columns) => Columns>
+  },
+  request: HistoricalFeaturesRequest,
+): Promise<HistoricalRetrievalJob> {
+  const refs = resolveRefs(ctx.index, request)
+  const entityTable = toEntityTable(request.entityDf)
+  let entityColumns: Array<{ name: string; valueType: ValueTypeName | undefined }>
+  if (entityTable.kind === 'arrow') {
+    entityColumns = entityTable.table.schema.fields.map((f) => ({
+      name: f.name,
+      valueType: fromArrowType(f.type),
+    }))
+  } else {
+    if (!ctx.offlineStore.entityTableSchema) {
+      throw new LarderError(
+        'UNSUPPORTED',
+        `offline store '${ctx.offlineStore.name}' does not read entity tables given as ${entityTable.kind === 'file' ? 'files' : 'SQL'}`,
+        {
+          hint: 'pass rows or an Arrow table',
+        },
+      )
+    }
+    const schema = await ctx.offlineStore.entityTableSchema(entityTable)
+    entityColumns = schema.map((c) => ({ name: c.name, valueType: c.valueType }))
+  }
+  // Views keyed for the planner, with their offline (batch) sources.
+  const views = new Map(
+    [...ctx.index.views].map(([name, v]) => [name, { ...v, source: batchSourceOf(v.source) }]),
+  )
+  const projections: ProjectionSpec[] = [...refs.projections, ...refs.hidden]
+  const planArgs = {
+    features: projections,
+    views,
+    entities: ctx.index.entities,
+    entityColumns,
+    fullFeatureNames: request.fullFeatureNames ?? false,
+    ...(request.entityTimestampColumn !== undefined
+      ? { entityTimestampColumn: request.entityTimestampColumn }
+      : {}),
+  }
+  const plan = planHistoricalRetrieval(planArgs)
+  // Request data of on-demand views comes from entity columns: check before the join.
+  for (const od of refs.onDemand) {
+    for (const rs of od.spec.requestSources) {
+      for (const field of rs.schema) {
+        if (!entityColumns.some((c) => c.name === field.name)) {
+          throw new LarderError(
+            'INVALID_INPUT',
+            `the entity table has no column '${field.name}', request data of on-demand feature view '${od.spec.name}'`,
+          )
+        }
+      }
+    }
+    if (!ctx.onDemandTransforms.has(od.spec.name)) {
+      throw new LarderError(
+        'NOT_FOUND',
+        `on-demand feature view '${od.spec.name}' has no transform in this process`,
+        {
+          hint: 'open the store on the repo so the definition files are loaded',
+        },
+      )
+    }
+  }
+  const job = await ctx.offlineStore.getHistoricalFeatures(entityTable, plan)
+  // Outputs by reference; those nobody asked for are on-demand inputs, dropped at the end.
+  const byRef = new Map(plan.views.flatMap((v) => v.features.map((f) => [f.ref, f] as const)))
+  const requestedRefs = new Set(
+    refs.order
+      .filter((o) => o.kind === 'view')
+      .map((o) => {
+        const p = refs.projections[o.index]!
+        return `${p.name ?? p.view}:${o.feature}`
+      }),
+  )
+  const hiddenOutputs = new Set(
+    [...byRef].filter(([ref]) => !requestedRefs.has(ref)).map(([, f]) => f.outputName),
+  )
+  const full = request.fullFeatureNames ?? false
+  const finish = (table: arrow.Table): arrow.Table => {
+    if (refs.onDemand.length === 0 && hiddenOutputs.size === 0) return table
+    const n = table.numRows
+    const extra = new Map<string, arrow.Vector>()
+    for (const od of refs.onDemand) {
+      const inputs: Columns = {}
+      for (const src of od.spec.sources) {
+        const pv =
+          plan.views.find((v) => v.view.name === src.view && v.projectionName === src.view) ??
+          plan.views.find((v) => v.view.name === src.view)
+        for (const f of pv?.features ?? []) {
+          const vec = table.getChild(f.outputName)
+          if (vec)
+            inputs[f.feature] = readColumn(vec, f.valueType, f.outputName).map((v) =>
+              toUserValue(v, f.valueType),
+            )
+        }
+      }
+      for (const rs of od.spec.requestSources) {
+        for (const field of rs.schema) {
+          const vec = table.getChild(field.name)!
+          inputs[field.name] = readColumn(vec, field.valueType, field.name).map((v) =>
+            toUserValue(v, field.valueType),
+          )
+        }
+      }
+      let result: Columns
+      try {
+        result = ctx.onDemandTransforms.get(od.spec.name)!(inputs)
+      } catch (err) {
+        throw new LarderError(
+          'INVALID_INPUT',
+          `on-demand feature view '${od.spec.name}' failed: ${(err as Error).message}`,
+          { cause: err },
+        )
+      }
+      for (const f of od.features) {
+        const raw = result[f.name]
+        if (!Array.isArray(raw) || raw.length !== n) {
+          throw new LarderError(
+            'INVALID_DEFINITION',
+            `on-demand feature view '${od.spec.name}' returned ${Array.isArray(raw) ? `${raw.length} values` : 'no column'} for '${f.name}', expected ${n}`,
+          )
+        }
+        const name = full ? `${od.projectionName}__${f.name}` : f.name
+        if (extra.has(name) || (table.getChild(name) && !hiddenOutputs.has(name))) {
+          throw new LarderError('INVALID_INPUT', `two outputs would be named '${name}'`, {
+            hint: 'use full feature names',
+          })
+        }
+        extra.set(
+          name,
+          toArrowVector(
+            raw.map((v, i) =>
+              coerceValue(v, f.valueType, `on-demand output '${od.spec.name}:${f.name}', row ${i}`),
+            ),
+            f.valueType,
+          ),
+        )
+      }
+    }
+    // Final order: entity columns, then features in request order.
+    const vectors: Record<string, arrow.Vector> = {}
+    for (const c of plan.entityColumns) vectors[c] = table.getChild(c)!
+    for (const o of refs.order) {
+      if (o.kind === 'view') {
+        const p = refs.projections[o.index]!
+        const f = byRef.get(`${p.name ?? p.view}:${o.feature}`)!
+        vectors[f.outputName] = table.getChild(f.outputName)!
+      } else {
+        const od = refs.onDemand[o.index]!
+        const name = full ? `${od.projectionName}__${o.feature}` : o.feature
+        vectors[name] = extra.get(name)!
+      }
+    }
+    return new arrow.Table(vectors)
+  }
+  return new HistoricalRetrievalJob(plan, job, finish, refs.onDemand.length > 0)
+}

@@ -1,0 +1,225 @@
+/**
+ * Values at the edges. Inside Larder a value of a given value type is: int32/float32/float64
+ * -> number, int64 -> bigint, string, bytes -> Uint8Array, bool -> boolean, timestamp ->
+ * bigint epoch microseconds, arrays -> JS arrays of those, null for null. This module reads
+ * Arrow columns into that form and checks user input (JSON, row objects) against a type.
+ */
+import * as arrow from 'apache-arrow'
+import { parseTime } from './duration.js'
+import { LarderError } from './errors.js'
+import { readMicros } from './pit/columns.js'
+import { elementType, toArrowType, type ScalarTypeName, type ValueTypeName } from './types.js'
+
+/**
+ * Reads an Arrow column as canonical values of `type` (see the module doc). Timestamps and
+ * int64 are exact.
+ */
+export function readColumn(vector: arrow.Vector, type: ValueTypeName, what: string): unknown[] {
+  const n = vector.length
+  const out = new Array<unknown>(n)
+  if (type === 'timestamp') {
+    const micros = readMicros(vector, what)
+    for (let i = 0; i < n; i++) {
+      const v = micros[i] as number
+      out[i] = Number.isNaN(v) ? null : BigInt(v)
+    }
+    return out
+  }
+  const element = elementType(type)
+  for (let i = 0; i < n; i++) {
+    const v = vector.get(i) as unknown
+    if (v === null || v === undefined) out[i] = null
+    else if (element) out[i] = readList(v as arrow.Vector, element, what)
+    else out[i] = scalarFromArrow(v, type as ScalarTypeName)
+  }
+  return out
+}
+
+function readList(v: arrow.Vector, element: ScalarTypeName, what: string): unknown[] {
+  if (element === 'timestamp') {
+    const micros = readMicros(v, what)
+    return Array.from(micros, (m) => (Number.isNaN(m) ? null : BigInt(m)))
+  }
+  const out: unknown[] = []
+  for (let i = 0; i < v.length; i++) {
+    const x = v.get(i) as unknown
+    out.push(x === null || x === undefined ? null : scalarFromArrow(x, element))
+  }
+  return out
+}
+
+function scalarFromArrow(v: unknown, type: ScalarTypeName): unknown {
+  switch (type) {
+    case 'int64':
+      return typeof v === 'bigint' ? v : BigInt(v as number)
+    case 'int32':
+    case 'float32':
+    case 'float64':
+      return typeof v === 'bigint' ? Number(v) : v
+    case 'bytes':
+      return v instanceof Uint8Array ? v : new Uint8Array(v as ArrayLike<number>)
+    default:
+      return v
+  }
+}
+
+const INT32_MIN = -2147483648
+const INT32_MAX = 2147483647
+
+function fail(where: string, type: ValueTypeName, value: unknown, why?: string): LarderError {
+  let shown: string
+  try {
+    shown = typeof value === 'bigint' ? `${value}` : (JSON.stringify(value) ?? String(value))
+  } catch {
+    shown = String(value)
+  }
+  if (shown.length > 60) shown = `${shown.slice(0, 57)}...`
+  return new LarderError(
+    'INVALID_INPUT',
+    `${where}: expected ${type}, got ${shown}${why ? ` (${why})` : ''}`,
+  )
+}
+
+function coerceScalar(value: unknown, type: ScalarTypeName, where: string): unknown {
+  switch (type) {
+    case 'int32': {
+      const n =
+        typeof value === 'bigint'
+          ? Number(value)
+          : typeof value === 'string' && /^-?\d+$/.test(value)
+            ? Number(value)
+            : value
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < INT32_MIN || n > INT32_MAX)
+        throw fail(where, type, value)
+      return n
+    }
+    case 'int64': {
+      let n: bigint
+      if (typeof value === 'bigint') n = value
+      else if (typeof value === 'number') {
+        if (!Number.isSafeInteger(value)) {
+          throw fail(
+            where,
+            type,
+            value,
+            Number.isInteger(value)
+              ? 'beyond 2^53: pass it as a string or bigint to keep it exact'
+              : 'not an integer',
+          )
+        }
+        n = BigInt(value)
+      } else if (typeof value === 'string' && /^-?\d+$/.test(value)) n = BigInt(value)
+      else throw fail(where, type, value)
+      if (n < -(2n ** 63n) || n >= 2n ** 63n)
+        throw fail(where, type, value, 'outside the int64 range')
+      return n
+    }
+    case 'float32':
+    case 'float64': {
+      if (typeof value === 'number') return type === 'float32' ? Math.fround(value) : value
+      if (typeof value === 'bigint') return Number(value)
+      if (value === 'NaN' || value === 'Infinity' || value === '-Infinity') return Number(value)
+      throw fail(where, type, value)
+    }
+    case 'string':
+      if (typeof value !== 'string') throw fail(where, type, value)
+      return value
+    case 'bool':
+      if (typeof value !== 'boolean') throw fail(where, type, value)
+      return value
+    case 'bytes':
+      if (value instanceof Uint8Array) return value
+      if (
+        typeof value === 'string' &&
+        /^[A-Za-z0-9+/]*={0,2}$/.test(value) &&
+        value.length % 4 === 0
+      ) {
+        return new Uint8Array(Buffer.from(value, 'base64'))
+      }
+      throw fail(where, type, value, 'bytes are a Uint8Array, or base64 in JSON')
+    case 'timestamp':
+      if (typeof value === 'bigint') return value
+      if (typeof value === 'number' && Number.isFinite(value)) {
+        // Numbers are Unix seconds (fractions allowed), as in Feast's JSON.
+        return BigInt(Math.round(value * 1e6))
+      }
+      if (typeof value === 'string' || value instanceof Date) {
+        try {
+          return parseTime(value, where)
+        } catch {
+          throw fail(where, type, value, 'use ISO-8601, e.g. 2026-01-31T12:00:00Z')
+        }
+      }
+      throw fail(where, type, value)
+  }
+}
+
+/**
+ * Checks and converts one user value to the canonical form of `type`; `null`/`undefined`
+ * become null. `where` names the value in errors (e.g. `column 'conv_rate', row 3`).
+ * @throws LarderError INVALID_INPUT naming `where`, the expected type and the value.
+ */
+export function coerceValue(value: unknown, type: ValueTypeName, where: string): unknown {
+  if (value === null || value === undefined) return null
+  const element = elementType(type)
+  if (element) {
+    if (!Array.isArray(value)) throw fail(where, type, value, 'expected an array')
+    return value.map((v, i) =>
+      v === null || v === undefined ? null : coerceScalar(v, element, `${where}[${i}]`),
+    )
+  }
+  return coerceScalar(value, type as ScalarTypeName, where)
+}
+
+/** Builds an Arrow vector of `type` from canonical values. */
+export function toArrowVector(values: unknown[], type: ValueTypeName): arrow.Vector {
+  const arrowType = toArrowType(type)
+  const element = elementType(type)
+  if (type === 'timestamp' || element === 'timestamp') {
+    // Arrow JS builds timestamp columns from epoch milliseconds; build micros exactly instead.
+    if (type === 'timestamp') return microsVector(values as Array<bigint | null>)
+    const children = values.map((v) =>
+      v === null ? null : microsVector(v as Array<bigint | null>),
+    )
+    return arrow.vectorFromArray(
+      children.map((c) => (c === null ? null : [...c])),
+      arrowType,
+    )
+  }
+  return arrow.vectorFromArray(values as never[], arrowType)
+}
+
+function microsVector(values: Array<bigint | null>): arrow.Vector {
+  const n = values.length
+  const data = new BigInt64Array(n)
+  const validity = new Uint8Array(Math.ceil(n / 8))
+  let nulls = 0
+  for (let i = 0; i < n; i++) {
+    const v = values[i]
+    if (v === null || v === undefined) nulls++
+    else {
+      data[i] = v
+      validity[i >> 3]! |= 1 << (i & 7)
+    }
+  }
+  return arrow.makeVector(
+    arrow.makeData({
+      type: new arrow.TimestampMicrosecond('UTC'),
+      length: n,
+      nullCount: nulls,
+      data,
+      nullBitmap: nulls > 0 ? validity : undefined,
+    } as never),
+  )
+}
+
+/** Canonical value -> a value users see in row objects (timestamps as Date). */
+export function toUserValue(value: unknown, type: ValueTypeName): unknown {
+  if (value === null || value === undefined) return null
+  if (type === 'timestamp') return new Date(Number((value as bigint) / 1000n))
+  if (type === 'array<timestamp>')
+    return (value as Array<bigint | null>).map((v) =>
+      v === null ? null : new Date(Number(v / 1000n)),
+    )
+  return value
+}

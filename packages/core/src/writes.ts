@@ -1,0 +1,286 @@
+/**
+ * Writes into the stores: `push`, `writeToOnlineStore` and materialization. Input is checked
+ * in full before anything is written; online writes keep the newer row (the store enforces
+ * the write rule); intervals are recorded only after every row of a view is written.
+ */
+import * as arrow from 'apache-arrow'
+import {
+  CREATED_TS_COLUMN,
+  EVENT_TS_COLUMN,
+  type OfflineStore,
+  type OnlineRow,
+  type OnlineStore,
+} from './contracts.js'
+import { formatTime } from './duration.js'
+import { serializeEntityKey } from './entity-key.js'
+import { LarderError } from './errors.js'
+import type { RegistryIndex } from './refs.js'
+import { batchSourceOf, createdName, type FeatureViewSpec, timestampName } from './spec.js'
+import type { ValueTypeName } from './types.js'
+import { coerceValue, readColumn, toArrowVector } from './values.js'
+
+/** Where pushed rows go. */
+export type PushMode = 'online' | 'offline' | 'online_and_offline'
+
+/** Rows as users give them: column-major or objects. */
+export type InputRows = Record<string, readonly unknown[]> | ReadonlyArray<Record<string, unknown>>
+
+function toColumnMap(
+  rows: InputRows,
+  what: string,
+): { columns: Map<string, readonly unknown[]>; n: number } {
+  const columns = new Map<string, readonly unknown[]>()
+  if (Array.isArray(rows)) {
+    const names = new Set<string>()
+    for (const r of rows as Array<Record<string, unknown>>) {
+      if (!r || typeof r !== 'object')
+        throw new LarderError('INVALID_INPUT', `${what}: every row must be an object`)
+      for (const k of Object.keys(r)) names.add(k)
+    }
+    for (const k of names)
+      columns.set(
+        k,
+        (rows as Array<Record<string, unknown>>).map((r) => r[k]),
+      )
+  } else if (rows && typeof rows === 'object') {
+    for (const [k, v] of Object.entries(rows)) {
+      if (!Array.isArray(v))
+        throw new LarderError('INVALID_INPUT', `${what}: column '${k}' must be a list of values`)
+      columns.set(k, v)
+    }
+  } else {
+    throw new LarderError(
+      'INVALID_INPUT',
+      `${what}: rows must be { column: [values] } or a list of row objects`,
+    )
+  }
+  const lengths = new Set([...columns.values()].map((c) => c.length))
+  if (lengths.size > 1) {
+    throw new LarderError(
+      'INVALID_INPUT',
+      `${what}: columns have different lengths (${[...columns].map(([k, v]) => `${k}: ${v.length}`).join(', ')})`,
+    )
+  }
+  return { columns, n: lengths.size ? [...lengths][0]! : 0 }
+}
+
+/** A view's rows, checked and converted to canonical values. */
+export interface CheckedRows {
+  view: FeatureViewSpec
+  joinKeys: Array<{ name: string; type: ValueTypeName }>
+  features: Array<{ name: string; type: ValueTypeName }>
+  timestampColumn: string
+  createdColumn: string | undefined
+  /** Canonical columns by larder name. */
+  columns: Map<string, unknown[]>
+  n: number
+}
+
+/**
+ * Checks rows against a view: join keys, the timestamp column and every feature must be
+ * present and of the right type (nulls allowed for features only).
+ * @throws LarderError INVALID_INPUT naming the column (and row) at fault.
+ */
+export function checkRows(
+  index: RegistryIndex,
+  view: FeatureViewSpec,
+  rows: InputRows,
+  what: string,
+): CheckedRows {
+  const { columns, n } = toColumnMap(rows, what)
+  const source = view.source.kind === 'push' ? view.source : batchSourceOf(view.source)
+  const ts = timestampName(source)
+  if (!ts)
+    throw new LarderError(
+      'INVALID_DEFINITION',
+      `feature view '${view.name}': its source has no timestampField`,
+    )
+  const created = createdName(source)
+  const joinKeys: CheckedRows['joinKeys'] = []
+  for (const e of view.entities) {
+    const entity = index.entities.get(e)
+    if (!entity)
+      throw new LarderError('NOT_FOUND', `entity '${e}' of view '${view.name}' is not registered`)
+    for (const k of entity.joinKeys) joinKeys.push({ name: k, type: entity.valueType })
+  }
+  const features = view.features.map((f) => ({ name: f.name, type: f.valueType }))
+  const required = [...joinKeys.map((k) => k.name), ts, ...features.map((f) => f.name)]
+  const missing = required.filter((c) => !columns.has(c))
+  if (missing.length > 0) {
+    throw new LarderError(
+      'INVALID_INPUT',
+      `${what}: missing column(s) ${missing.map((m) => `'${m}'`).join(', ')} required by feature view '${view.name}'`,
+      {
+        hint: `rows need ${required.join(', ')}`,
+      },
+    )
+  }
+  const out = new Map<string, unknown[]>()
+  const convert = (name: string, type: ValueTypeName, nullable: boolean) => {
+    const col = columns.get(name)!
+    out.set(
+      name,
+      col.map((v, i) => {
+        const c = coerceValue(v, type, `${what}: column '${name}', row ${i}`)
+        if (c === null && !nullable)
+          throw new LarderError('INVALID_INPUT', `${what}: column '${name}' is null in row ${i}`)
+        return c
+      }),
+    )
+  }
+  for (const k of joinKeys) convert(k.name, k.type, false)
+  convert(ts, 'timestamp', false)
+  if (created && columns.has(created)) convert(created, 'timestamp', true)
+  for (const f of features) convert(f.name, f.type, true)
+  return {
+    view,
+    joinKeys,
+    features,
+    timestampColumn: ts,
+    createdColumn: created && columns.has(created) ? created : undefined,
+    columns: out,
+    n,
+  }
+}
+
+/** Online rows of checked input. */
+export function toOnlineRows(rows: CheckedRows): OnlineRow[] {
+  const out: OnlineRow[] = new Array(rows.n)
+  const keyCols = rows.joinKeys.map((k) => rows.columns.get(k.name)!)
+  const featureCols = rows.features.map((f) => rows.columns.get(f.name)!)
+  const ts = rows.columns.get(rows.timestampColumn)!
+  const created = rows.createdColumn ? rows.columns.get(rows.createdColumn) : undefined
+  for (let i = 0; i < rows.n; i++) {
+    out[i] = {
+      key: serializeEntityKey(
+        rows.joinKeys.map((k, j) => ({ name: k.name, valueType: k.type, value: keyCols[j]![i] })),
+      ),
+      values: featureCols.map((c) => c[i] ?? null),
+      eventTs: ts[i] as bigint,
+      createdTs: (created?.[i] as bigint | null | undefined) ?? null,
+    }
+  }
+  return out
+}
+
+/** Checked input as an Arrow table in larder names (join keys, features, timestamps). */
+export function toArrowTable(rows: CheckedRows): arrow.Table {
+  const vectors: Record<string, arrow.Vector> = {}
+  for (const k of rows.joinKeys) vectors[k.name] = toArrowVector(rows.columns.get(k.name)!, k.type)
+  for (const f of rows.features) vectors[f.name] = toArrowVector(rows.columns.get(f.name)!, f.type)
+  vectors[rows.timestampColumn] = toArrowVector(
+    rows.columns.get(rows.timestampColumn)!,
+    'timestamp',
+  )
+  if (rows.createdColumn)
+    vectors[rows.createdColumn] = toArrowVector(rows.columns.get(rows.createdColumn)!, 'timestamp')
+  return new arrow.Table(vectors)
+}
+
+/** Progress of a materialization, per view. */
+export interface MaterializeProgress {
+  view: string
+  rowsRead: number
+  rowsWritten: number
+  done: boolean
+}
+
+/** Per-view outcome of a materialization. */
+export interface MaterializeViewResult {
+  view: string
+  start: bigint
+  end: bigint
+  rowsRead: number
+  rowsWritten: number
+  seconds: number
+}
+
+/**
+ * Copies the latest row per entity key of `view` with `start <= event_ts <= end` from the
+ * offline store to the online store, in record batches (bounded memory).
+ */
+export async function materializeView(
+  index: RegistryIndex,
+  view: FeatureViewSpec,
+  start: bigint,
+  end: bigint,
+  stores: { offline: OfflineStore; online: OnlineStore },
+  onProgress?: (p: MaterializeProgress) => void,
+): Promise<MaterializeViewResult> {
+  const began = performance.now()
+  const joinKeys: Array<{ name: string; type: ValueTypeName }> = []
+  for (const e of view.entities) {
+    const entity = index.entities.get(e)
+    if (!entity)
+      throw new LarderError('NOT_FOUND', `entity '${e}' of view '${view.name}' is not registered`)
+    for (const k of entity.joinKeys) joinKeys.push({ name: k, type: entity.valueType })
+  }
+  const features = view.features
+  const offlineView: FeatureViewSpec = { ...view, source: batchSourceOf(view.source) }
+  let rowsRead = 0
+  let rowsWritten = 0
+  const batches = stores.offline.pullLatest({
+    view: offlineView,
+    joinKeys: joinKeys.map((k) => k.name),
+    features: features.map((f) => f.name),
+    start,
+    end,
+  })
+  for await (const batch of batches) {
+    const n = batch.numRows
+    if (n === 0) continue
+    const col = (name: string) => {
+      const v = batch.getChild(name)
+      if (!v)
+        throw new LarderError(
+          'BACKEND_ERROR',
+          `offline store '${stores.offline.name}' returned no column '${name}' for view '${view.name}'`,
+        )
+      return v
+    }
+    const keys = joinKeys.map((k) => readColumn(col(k.name), k.type, `${view.name}.${k.name}`))
+    const values = features.map((f) =>
+      readColumn(col(f.name), f.valueType, `${view.name}.${f.name}`),
+    )
+    const eventTs = readColumn(col(EVENT_TS_COLUMN), 'timestamp', `${view.name} event timestamp`)
+    const createdVec = batch.getChild(CREATED_TS_COLUMN)
+    const createdTs = createdVec
+      ? readColumn(createdVec, 'timestamp', `${view.name} created timestamp`)
+      : undefined
+    const rows: OnlineRow[] = new Array(n)
+    for (let i = 0; i < n; i++) {
+      rows[i] = {
+        key: serializeEntityKey(
+          joinKeys.map((k, j) => ({ name: k.name, valueType: k.type, value: keys[j]![i] })),
+        ),
+        values: values.map((c) => c[i] ?? null),
+        eventTs: eventTs[i] as bigint,
+        createdTs: (createdTs?.[i] as bigint | null | undefined) ?? null,
+      }
+    }
+    rowsRead += n
+    rowsWritten += await stores.online.writeBatch(
+      view,
+      features.map((f) => f.name),
+      rows,
+    )
+    onProgress?.({ view: view.name, rowsRead, rowsWritten, done: false })
+  }
+  onProgress?.({ view: view.name, rowsRead, rowsWritten, done: true })
+  return {
+    view: view.name,
+    start,
+    end,
+    rowsRead,
+    rowsWritten,
+    seconds: (performance.now() - began) / 1000,
+  }
+}
+
+/** An interval as the registry records it. */
+export function intervalRecord(
+  start: bigint,
+  end: bigint,
+): { start: string; end: string; at: string } {
+  return { start: formatTime(start), end: formatTime(end), at: new Date().toISOString() }
+}
