@@ -131,6 +131,22 @@ describe('BigQuery emulator with the official client', () => {
     expect(jobMeta.status.state).toBe('DONE')
   })
 
+  test('load job from a Parquet file, then tabledata.list via table.getRows', async () => {
+    const parquet = join(dir, 'ratings.parquet')
+    await emulator.query(
+      `COPY (SELECT range AS driver_id, CAST(range * 0.5 AS DOUBLE) AS rating FROM range(5)) TO '${parquet}' (FORMAT PARQUET)`,
+    )
+    const table = bq.dataset('fs').table('ratings')
+    const [job] = await table.load(parquet, { sourceFormat: 'PARQUET' })
+    expect(job.statistics?.load?.outputRows).toBe('5')
+    const [rows] = await table.getRows()
+    expect(rows).toHaveLength(5)
+    expect(rows.find((r: { driver_id: number }) => r.driver_id === 4)).toEqual({
+      driver_id: 4,
+      rating: 2,
+    })
+  })
+
   test('pages through a 150k-row result', async () => {
     await emulator.query('CREATE SCHEMA big')
     await emulator.query(

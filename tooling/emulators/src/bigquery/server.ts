@@ -458,8 +458,9 @@ export async function startBigQueryEmulator(
               : format === 'PARQUET'
                 ? `read_parquet(${file})`
                 : `read_json(${file}, format = 'newline_delimited')`
-          const r = await db.run(`CREATE TABLE ${target} AS SELECT * FROM ${reader}`)
-          return r.rowsChanged
+          await db.run(`CREATE TABLE ${target} AS SELECT * FROM ${reader}`)
+          const n = await db.run(`SELECT count(*) FROM ${target}`)
+          return Number(n.rows[0]?.[0] ?? 0)
         }
         const { duckTypes } = await tableColumns(project, dataset, table)
         if (format === 'NEWLINE_DELIMITED_JSON')
