@@ -4,6 +4,10 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startBigQueryEmulator } from '../src/bigquery/index.js'
 import type { BigQueryEmulator } from '../src/bigquery/index.js'
+import { recordOutboundConnections } from '../src/warehouse/loopback-guard.js'
+
+// Every TCP connection the client makes during these tests must go to loopback.
+const connections = recordOutboundConnections()
 
 // Never let the client look for GCE metadata (169.254.169.254) or real credentials.
 process.env.METADATA_SERVER_DETECTION = 'none'
@@ -37,6 +41,9 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
+  connections.restore()
+  expect(connections.hosts.length).toBeGreaterThan(0)
+  expect(connections.nonLoopback()).toEqual([])
   await emulator?.close()
   if (dir) await rm(dir, { recursive: true, force: true })
 })

@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { startSnowflakeEmulator } from '../src/snowflake/index.js'
 import type { SnowflakeEmulator } from '../src/snowflake/index.js'
+import { recordOutboundConnections } from '../src/warehouse/loopback-guard.js'
+
+// Every TCP connection the client makes during these tests must go to loopback.
+const connections = recordOutboundConnections()
 
 // Never let the driver probe cloud platforms (metadata endpoints) from tests.
 process.env.SNOWFLAKE_DISABLE_PLATFORM_DETECTION = 'true'
@@ -41,6 +45,9 @@ beforeAll(async () => {
 })
 
 afterAll(async () => {
+  connections.restore()
+  expect(connections.hosts.length).toBeGreaterThan(0)
+  expect(connections.nonLoopback()).toEqual([])
   if (conn?.isUp()) {
     await new Promise<void>((resolve) => conn.destroy(() => resolve()))
   }
@@ -138,11 +145,13 @@ describe('Snowflake emulator with snowflake-sdk', () => {
 
   test('errors arrive in Snowflake format with code and sqlState', async () => {
     await expect(run('SELEC 1')).rejects.toMatchObject({
+      name: 'OperationFailedError',
       code: '001003',
       sqlState: '42000',
       message: expect.stringContaining('syntax error'),
     })
     await expect(run('SELECT * FROM does_not_exist')).rejects.toMatchObject({
+      name: 'OperationFailedError',
       code: '002003',
       sqlState: '42S02',
       message: expect.stringContaining(
