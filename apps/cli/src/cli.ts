@@ -4,9 +4,40 @@
  */
 import { resolve } from 'node:path'
 import { Command, CommanderError } from 'commander'
-import { FeatureStore } from '@larder/core'
+import { isAbsolute } from 'node:path'
+import { FeatureStore, LarderError, type MaterializeViewResult } from '@larder/core'
+import { writeTableFile } from '@larder/file'
 import { initRepo } from './commands/init.js'
 import { errorLine, table } from './output.js'
+import { ProgressPrinter } from './progress.js'
+
+function splitList(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  return items.length ? items : undefined
+}
+
+function summary(results: MaterializeViewResult[]): string {
+  const rows = results.reduce((a, r) => a + r.rowsWritten, 0)
+  return `Materialized ${results.length} view(s), ${rows.toLocaleString('en-US')} row(s) written`
+}
+
+function parseJsonOption(text: string, option: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new LarderError(
+      'INVALID_INPUT',
+      `${option} is not valid JSON: ${text.length > 60 ? `${text.slice(0, 57)}...` : text}`,
+      {
+        hint: `e.g. ${option} '{"driver_id": [1001, 1002]}'`,
+      },
+    )
+  }
+}
 
 /** Where the CLI writes; tests capture it. */
 export interface Io {
@@ -87,6 +118,113 @@ export function buildProgram(io: Io = defaultIo): Command {
         )
       })
     })
+
+  program
+    .command('materialize')
+    .description('copy the latest values with START <= event time <= END to the online store')
+    .argument('<start>', "ISO-8601 time or 'now'")
+    .argument('<end>', "ISO-8601 time or 'now'")
+    .option('--views <names>', 'comma-separated views (default: every online view)')
+    .action(async (start: string, end: string, opts: { views?: string }) => {
+      await withStore(async (store) => {
+        const progress = new ProgressPrinter()
+        const views = splitList(opts.views)
+        const results = await store.materialize(start, end, {
+          onProgress: progress.update,
+          ...(views ? { views } : {}),
+        })
+        io.out(summary(results))
+      })
+    })
+
+  program
+    .command('materialize-incremental')
+    .description('materialize each online view from where it was last materialized up to END')
+    .argument('<end>', "ISO-8601 time or 'now'")
+    .option('--views <names>', 'comma-separated views (default: every online view)')
+    .action(async (end: string, opts: { views?: string }) => {
+      await withStore(async (store) => {
+        const progress = new ProgressPrinter()
+        const views = splitList(opts.views)
+        const results = await store.materializeIncremental(end, {
+          onProgress: progress.update,
+          ...(views ? { views } : {}),
+        })
+        io.out(summary(results))
+      })
+    })
+
+  program
+    .command('get-historical-features')
+    .description('build a training set with a point-in-time join and write it to a file')
+    .requiredOption('--entity-df <file>', 'entity rows with timestamps (Parquet or CSV)')
+    .option('--features <refs>', 'comma-separated view:feature references')
+    .option('--feature-service <name>', 'a feature service instead of --features')
+    .option('--full-feature-names', 'name columns view__feature')
+    .requiredOption('--output <file>', 'where to write the result (.parquet or .csv)')
+    .action(
+      async (opts: {
+        entityDf: string
+        features?: string
+        featureService?: string
+        fullFeatureNames?: boolean
+        output: string
+      }) => {
+        const cwd = process.env.INIT_CWD ?? process.cwd()
+        const abs = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p))
+        await withStore(async (store) => {
+          const features = splitList(opts.features)
+          const job = await store.getHistoricalFeatures({
+            entityDf: { path: abs(opts.entityDf) },
+            ...(features ? { features } : {}),
+            ...(opts.featureService ? { featureService: opts.featureService } : {}),
+            fullFeatureNames: !!opts.fullFeatureNames,
+          })
+          const result = await job.toArrow()
+          await writeTableFile(result, abs(opts.output))
+          io.out(
+            `Wrote ${result.numRows.toLocaleString('en-US')} rows x ${result.numCols} columns to ${abs(opts.output)}`,
+          )
+        })
+      },
+    )
+
+  program
+    .command('get-online-features')
+    .description("read online features and print the feature server's JSON")
+    .requiredOption(
+      '--entities <json>',
+      'entity rows column-major, e.g. \'{"driver_id": [1001, 1002]}\'',
+    )
+    .option('--features <refs>', 'comma-separated view:feature references')
+    .option('--feature-service <name>', 'a feature service instead of --features')
+    .option('--full-feature-names', 'name outputs view__feature')
+    .action(
+      async (opts: {
+        entities: string
+        features?: string
+        featureService?: string
+        fullFeatureNames?: boolean
+      }) => {
+        const entities = parseJsonOption(opts.entities, '--entities')
+        if (!entities || typeof entities !== 'object' || Array.isArray(entities)) {
+          throw new LarderError(
+            'INVALID_INPUT',
+            '--entities must be a JSON object of columns, e.g. {"driver_id": [1001]}',
+          )
+        }
+        await withStore(async (store) => {
+          const features = splitList(opts.features)
+          const response = await store.getOnlineFeatures({
+            entities: entities as Record<string, unknown[]>,
+            ...(features ? { features } : {}),
+            ...(opts.featureService ? { featureService: opts.featureService } : {}),
+            fullFeatureNames: !!opts.fullFeatureNames,
+          })
+          io.out(JSON.stringify(response.toJSON(), null, 2))
+        })
+      },
+    )
 
   program
     .command('registry-dump')

@@ -1,1 +1,6 @@
-export {}
+/**
+ * @larder/bench: benchmarks of Larder against raw baselines (`pnpm bench`).
+ * @packageDocumentation
+ */
+export { markdownTable, median, summarize } from './report.js'
+export type { Benchmark, BenchContext, BenchResult } from './types.js'

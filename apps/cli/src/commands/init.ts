@@ -14,7 +14,7 @@ export const TEMPLATE_DIR = fileURLToPath(new URL('../../templates/quickstart', 
 
 /** Options of {@link initRepo}. */
 export interface InitOptions {
-  /** The instant the latest data row is moved to. @default now, truncated to the hour */
+  /** The latest data row is moved to within the hour before this instant. @default now */
   now?: Date
   /** Write into a non-empty folder. @default false */
   force?: boolean
@@ -44,15 +44,16 @@ export async function initRepo(dir: string, options: InitOptions = {}): Promise<
 }
 
 async function shiftDriverData(from: string, to: string, now = new Date()): Promise<void> {
-  const hour = new Date(Math.floor(now.getTime() / 3_600_000) * 3_600_000)
   const instance = await DuckDBInstance.create(':memory:')
   const conn = await instance.connect()
   try {
     await conn.run("SET TimeZone = 'UTC'")
     const quote = (p: string) => `'${p.replaceAll("'", "''")}'`
-    // Whole hours, so hourly rows stay on the hour; the latest row lands in the current hour.
-    const target = `TIMESTAMPTZ ${quote(hour.toISOString())}`
-    const shift = `(date_trunc('hour', ${target}) - date_trunc('hour', (SELECT max(event_timestamp) FROM read_parquet(${quote(from)}))))`
+    // A whole number of hours, so hourly rows stay on the hour, chosen so that the latest row
+    // lands within the last hour and never in the future.
+    const target = `TIMESTAMPTZ ${quote(now.toISOString())}`
+    const latest = `(SELECT max(event_timestamp) FROM read_parquet(${quote(from)}))`
+    const shift = `to_hours(CAST(floor(epoch(${target} - ${latest}) / 3600) AS BIGINT))`
     await rm(to, { force: true })
     await conn.run(
       `COPY (SELECT * REPLACE (event_timestamp + ${shift} AS event_timestamp, created + ${shift} AS created) FROM read_parquet(${quote(from)}) ORDER BY event_timestamp, driver_id) TO ${quote(to)} (FORMAT parquet)`,
