@@ -5,4 +5,5 @@
  */
 export * from './services.js'
 export * from './generators.js'
+export * from './offline/index.js'
 export * from './online/index.js'
