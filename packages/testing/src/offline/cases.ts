@@ -10,7 +10,6 @@ import {
   formatTime,
   type LarderErrorCode,
   type ProjectionSpec,
-  type ValueTypeName,
 } from '@larder/core'
 import * as arrow from 'apache-arrow'
 import { literalTable } from './table.js'
