@@ -23,6 +23,8 @@ export interface BigQueryEmulatorOptions {
   projectId?: string
   /** Rows per result page when the client does not send `maxResults` (default 10,000). */
   defaultPageRows?: number
+  /** How many query jobs keep their result rows for getQueryResults (default 100, oldest dropped first). */
+  keptResults?: number
 }
 
 /** A running BigQuery emulator. */
@@ -44,6 +46,8 @@ interface StoredJob {
   result?: { fields: BigQueryField[]; rows: QueryResult['rows'] }
   /** HTTP error answered by getQueryResults for a failed job. */
   failure?: EmulatorResponse
+  /** Set when the result rows were dropped to bound memory. */
+  expired?: boolean
 }
 
 /** Builds an error body the way the BigQuery REST API does (the client turns it into an ApiError). */
@@ -83,7 +87,22 @@ export async function startBigQueryEmulator(
   const db = await WarehouseDb.open(options.database)
   const projectId = options.projectId ?? 'larder-emulator'
   const pageRows = options.defaultPageRows ?? 10_000
+  const keptResults = options.keptResults ?? 100
   const jobs = new Map<string, StoredJob>()
+  const withRows: string[] = []
+  /** Stores a job; only the last `keptResults` jobs keep their result rows in memory. */
+  const remember = (jobId: string, stored: StoredJob): void => {
+    jobs.set(jobId, stored)
+    if (!stored.result || stored.result.rows.length === 0) return
+    withRows.push(jobId)
+    while (withRows.length > keptResults) {
+      const old = jobs.get(withRows.shift()!)
+      if (old?.result) {
+        old.expired = true
+        old.result = { fields: old.result.fields, rows: [] }
+      }
+    }
+  }
 
   /** Maps a DuckDB error to the BigQuery error the real service would give. */
   const duckError = (err: unknown, project: string, tables: readonly string[] = []): HttpError => {
@@ -165,7 +184,7 @@ export async function startBigQueryEmulator(
         }),
         failure: err.response,
       }
-      jobs.set(jobId, stored)
+      remember(jobId, stored)
       return stored
     }
     if (query.useLegacySql === true) {
@@ -221,7 +240,7 @@ export async function startBigQueryEmulator(
       }),
       result: { fields, rows: result.rows },
     }
-    jobs.set(jobId, stored)
+    remember(jobId, stored)
     return stored
   }
 
@@ -394,7 +413,7 @@ export async function startBigQueryEmulator(
         }
         stored.failure = failure.response
       }
-      jobs.set(jobId, stored)
+      remember(jobId, stored)
       return stored
     }
     try {
@@ -629,6 +648,13 @@ export async function startBigQueryEmulator(
     const stored = getJob(project, jobId)
     if (stored.failure) throw new HttpError(stored.failure)
     if (!stored.result) badRequest(`Job ${jobId} is not a query job`)
+    if (stored.expired) {
+      throw apiError(
+        404,
+        'notFound',
+        `Not found: results of job ${project}:${LOCATION}.${jobId} were dropped by the emulator (it keeps the last ${keptResults})`,
+      )
+    }
     const maxResults = qs.get('maxResults')
     const startIndex = qs.get('startIndex')
     const pageToken = qs.get('pageToken')
