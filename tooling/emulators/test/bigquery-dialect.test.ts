@@ -135,6 +135,56 @@ describe('GoogleSQL -> DuckDB translation rules (each one executed on DuckDB)', 
     ).toEqual(['1'])
   })
 
+  test('Feast-style point-in-time query: dedup CTEs, range join, ROW_NUMBER, USING joins, * EXCEPT', async () => {
+    await db.run(`CREATE TABLE ds.features (driver_id BIGINT, event_timestamp TIMESTAMPTZ, created TIMESTAMPTZ, rating DOUBLE);
+      INSERT INTO ds.features VALUES (1, '2024-01-01 00:00:00+00', '2024-01-01 00:00:00+00', 1.0),
+        (1, '2024-01-01 10:00:00+00', '2024-01-01 10:00:00+00', 2.0), (2, '2024-01-01 00:00:00+00', '2024-01-01 00:00:00+00', 9.0);
+      CREATE TABLE ds.entities (driver_id BIGINT, ts TIMESTAMPTZ);
+      INSERT INTO ds.entities VALUES (1, '2024-01-01 12:00:00+00'), (2, '2024-01-03 00:00:00+00')`)
+    const sql = `WITH entity_dataframe AS (
+  SELECT *, ts AS entity_timestamp, CONCAT(CAST(driver_id AS STRING), CAST(ts AS STRING)) AS driver_stats__entity_row_unique_id
+  FROM \`proj.ds.entities\`
+),
+driver_stats__entity_dataframe AS (
+  SELECT driver_id, entity_timestamp, driver_stats__entity_row_unique_id FROM entity_dataframe GROUP BY driver_id, entity_timestamp, driver_stats__entity_row_unique_id
+),
+driver_stats__subquery AS (
+  SELECT event_timestamp as event_timestamp, created as created_timestamp, driver_id AS driver_id, rating as rating
+  FROM \`proj.ds.features\`
+  WHERE event_timestamp <= '2024-01-05T00:00:00' AND event_timestamp >= Timestamp_sub(TIMESTAMP '2024-01-01', interval 86400 second)
+),
+driver_stats__base AS (
+  SELECT subquery.*, entity_dataframe.entity_timestamp, entity_dataframe.driver_stats__entity_row_unique_id
+  FROM driver_stats__subquery AS subquery
+  INNER JOIN driver_stats__entity_dataframe AS entity_dataframe
+  ON TRUE AND subquery.event_timestamp <= entity_dataframe.entity_timestamp
+    AND subquery.event_timestamp >= Timestamp_sub(entity_dataframe.entity_timestamp, interval 86400 second)
+    AND subquery.driver_id = entity_dataframe.driver_id
+),
+driver_stats__latest AS (
+  SELECT event_timestamp, created_timestamp, driver_stats__entity_row_unique_id
+  FROM (
+    SELECT *, ROW_NUMBER() OVER(PARTITION BY driver_stats__entity_row_unique_id ORDER BY event_timestamp DESC, created_timestamp DESC) AS row_number
+    FROM driver_stats__base
+  )
+  WHERE row_number = 1
+),
+driver_stats__cleaned AS (
+  SELECT base.* FROM driver_stats__base as base
+  INNER JOIN driver_stats__latest USING (driver_stats__entity_row_unique_id, event_timestamp, created_timestamp)
+)
+SELECT * EXCEPT (driver_stats__entity_row_unique_id, entity_timestamp) FROM entity_dataframe
+LEFT JOIN (SELECT driver_stats__entity_row_unique_id, rating AS driver_stats__rating FROM driver_stats__cleaned) USING (driver_stats__entity_row_unique_id)
+ORDER BY driver_id`
+    const t = translateBigQuery(sql)
+    const r = await db.run(t.sql, t.params)
+    expect(r.columns.map((c) => c.name)).toEqual(['driver_id', 'ts', 'driver_stats__rating'])
+    expect(r.rows.map((row) => [String(row[0]), row[2] === null ? null : String(row[2])])).toEqual([
+      ['1', '2'],
+      ['2', null],
+    ])
+  })
+
   test('default dataset qualifies bare table names; CTE names stay bare', async () => {
     expect(
       await first('WITH x AS (SELECT id FROM t) SELECT COUNT(*) FROM x', { defaultDataset: 'ds' }),

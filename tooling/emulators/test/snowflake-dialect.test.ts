@@ -77,6 +77,7 @@ describe('Snowflake -> DuckDB translation rules (each one executed on DuckDB)', 
       ['99', '100'],
     ],
     ['MINUS', 'SELECT id FROM t MINUS SELECT id FROM t WHERE id = 1', ['2']],
+    ['* EXCLUDE', 'SELECT * EXCLUDE (ts, name, f) FROM t WHERE id = 2', ['2']],
     ['QUALIFY', 'SELECT id FROM t QUALIFY ROW_NUMBER() OVER (ORDER BY ts DESC) = 1', ['2']],
     ['strings keep their case; backslash escapes', "SELECT 'It''s', 'a\\tb'", ["It's", 'a\tb']],
   ])('%s', async (_name, sql, expected) => {

@@ -390,6 +390,7 @@ export function translateBigQuery(
   out = bigQueryTypes(out)
   out = parenthesizeIntervals(out)
   out = rewriteUnnest(out)
+  out = starExcept(out)
   const { tokens: withParams, params } = bindParameters(out, options)
   out = rewriteCalls(withParams, REWRITTEN_FUNCTIONS)
   return { sql: detokenize(out), params, statementType, tables }
@@ -739,4 +740,14 @@ function rewriteUnnest(tokens: Token[]): Token[] {
     }
   }
   return out
+}
+
+/** `SELECT * EXCEPT (a, b)` -> `SELECT * EXCLUDE (a, b)` (DuckDB reads EXCEPT as the set operator). */
+function starExcept(tokens: Token[]): Token[] {
+  return tokens.map((t, i) => {
+    if (!isWord(t, 'EXCEPT')) return t
+    const prev = tokens[prevSig(tokens, i - 1)]
+    const next = tokens[nextSig(tokens, i + 1)]
+    return prev?.text === '*' && next?.kind === 'lparen' ? { ...t, text: 'EXCLUDE' } : t
+  })
 }

@@ -141,6 +141,8 @@ export function calledFunctions(
     if (prev && (prev.kind === 'dot' || isWord(prev, 'INTO', 'TABLE', 'EXISTS', 'VIEW', 'JOIN'))) {
       continue
     }
+    // `* EXCEPT (...)`, `* EXCLUDE (...)`, `* REPLACE (...)`, `* RENAME (...)` modify a star.
+    if (prev?.text === '*' && ['EXCEPT', 'EXCLUDE', 'REPLACE', 'RENAME'].includes(t.value)) continue
     // `WITH name (col, ...) AS (`: a CTE column list, not a call.
     const after = nextSig(tokens, matchingParen(tokens, open) + 1)
     if (after >= 0 && isWord(tokens[after], 'AS') && isWord(prev, 'WITH', 'RECURSIVE')) continue
