@@ -284,6 +284,22 @@ const REWRITTEN_FUNCTIONS: Record<string, CallRewriter> = {
   SAFE_DIVIDE: (a) =>
     `(CASE WHEN (${arg(a, 1)}) = 0 THEN NULL ELSE (${arg(a, 0)}) / (${arg(a, 1)}) END)`,
   DIV: (a) => `((${arg(a, 0)}) // (${arg(a, 1)}))`,
+  STRUCT: (_a, tokens) => {
+    const fields = tokens.map((field, i) => {
+      const sig = field.filter(isSignificant)
+      const as = sig.length >= 3 ? sig[sig.length - 2] : undefined
+      const name = sig[sig.length - 1]
+      if (!isWord(as, 'AS') || !name || (name.kind !== 'word' && name.kind !== 'quoted')) {
+        throw new SqlRejection(
+          'unsupported',
+          `STRUCT field ${i + 1} needs a name (expr AS name) in the emulator`,
+        )
+      }
+      const expr = detokenize(field.slice(0, field.indexOf(as!)))
+      return `${duckIdent(name.kind === 'quoted' ? name.value : name.text)} := ${expr.trim()}`
+    })
+    return `struct_pack(${fields.join(', ')})`
+  },
 }
 
 /** Every function name the emulator accepts (for the README and the check). */
