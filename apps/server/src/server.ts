@@ -1,0 +1,478 @@
+/**
+ * The feature server: Feast's HTTP JSON API over a {@link FeatureStore}, on Fastify.
+ */
+import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import { type FeatureStore, formatTime, type OnlineStore } from '@larder/core'
+import Fastify, { type FastifyInstance } from 'fastify'
+import { type Logger as PinoLogger, pino } from 'pino'
+import { HttpError, toErrorAnswer } from './errors.js'
+import { parseRequestJson } from './json.js'
+import { ServerMetrics } from './metrics.js'
+import {
+  type GetOnlineFeaturesBody,
+  getOnlineFeaturesBody,
+  type MaterializeBody,
+  type MaterializeIncrementalBody,
+  materializeBody,
+  materializeIncrementalBody,
+  type PushBody,
+  pushBody,
+  type WriteToOnlineStoreBody,
+  writeToOnlineStoreBody,
+} from './schemas.js'
+
+/** TLS material: PEM contents, or paths to PEM files. */
+export interface FeatureServerTls {
+  /** Private key: PEM text (`-----BEGIN ...`) or a file path. */
+  key: string | Buffer
+  /** Certificate (chain): PEM text or a file path. */
+  cert: string | Buffer
+}
+
+/** Options of {@link createFeatureServer} and {@link startFeatureServer}. */
+export interface FeatureServerOptions {
+  /**
+   * Address to listen on. The default accepts connections from this machine only; bind
+   * `0.0.0.0` deliberately (and set `authToken` or put the server behind a proxy).
+   * @default '127.0.0.1'
+   */
+  host?: string
+  /**
+   * Port to listen on; `0` picks a free port (see the returned `url`).
+   * @default 6566
+   */
+  port?: number
+  /**
+   * When set, every endpoint but `GET /health` needs `Authorization: Bearer <token>`
+   * (compared in constant time); others are answered 401.
+   * @default process.env.LARDER_AUTH_TOKEN (no auth when unset or empty)
+   */
+  authToken?: string
+  /** Serve HTTPS with this key and certificate. @default undefined (plain HTTP) */
+  tls?: FeatureServerTls
+  /**
+   * Largest accepted request body, in bytes; larger bodies are answered 413.
+   * @default 1048576 (1 MiB)
+   */
+  bodyLimit?: number
+  /**
+   * Most entity rows one `/get-online-features` request may hold; more are answered 413.
+   * @default 1000
+   */
+  maxEntityRows?: number
+  /**
+   * How often the registry snapshot is reloaded, in seconds. Reloads run in the background:
+   * requests keep using the previous snapshot until the new one is read.
+   * @default 60
+   */
+  registryTtlSeconds?: number
+  /**
+   * Structured logger: a pino logger, or `false` for none.
+   * @default a pino logger at level `process.env.LARDER_LOG_LEVEL ?? 'info'` on stdout
+   */
+  logger?: PinoLogger | false
+  /**
+   * How long `close()` waits for in-flight requests before dropping their connections, ms.
+   * @default 10000
+   */
+  drainTimeoutMs?: number
+  /**
+   * Close the feature store (its online and offline stores) when the server closes.
+   * @default true
+   */
+  closeStore?: boolean
+  /**
+   * Also export Node's process metrics (CPU, memory, event loop lag) on `/metrics`.
+   * @default true
+   */
+  processMetrics?: boolean
+}
+
+/** A running feature server. */
+export interface FeatureServer {
+  /** The Fastify instance (e.g. for `app.inject` in tests). */
+  app: FastifyInstance
+  /** Where it listens, e.g. `http://127.0.0.1:6566`. */
+  url: string
+  /** Metrics registry (Prometheus text on `GET /metrics`). */
+  metrics: ServerMetrics
+  /**
+   * Stops accepting connections, waits for in-flight requests (up to `drainTimeoutMs`),
+   * stops the registry refresh and closes the store (unless `closeStore: false`).
+   * Calling it again returns the same promise.
+   */
+  close(): Promise<void>
+}
+
+const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
+
+function pem(value: string | Buffer): string | Buffer {
+  if (Buffer.isBuffer(value)) return value
+  return value.includes('-----BEGIN') ? value : readFileSync(value)
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest()
+}
+
+/** Largest column length of column-major rows. */
+function rowCount(columns: Record<string, unknown[]>): number {
+  let n = 0
+  for (const c of Object.values(columns)) if (Array.isArray(c) && c.length > n) n = c.length
+  return n
+}
+
+/**
+ * Wraps the online store's `read` to time every read (restored by the returned function).
+ */
+function instrumentReads(online: OnlineStore, metrics: ServerMetrics): () => void {
+  const own = Object.hasOwn(online, 'read')
+  const original = online.read
+  online.read = async function timedRead(this: OnlineStore, view, keys, features) {
+    const end = metrics.onlineReadDuration.startTimer({ feature_view: view.name })
+    try {
+      return await original.call(this, view, keys, features)
+    } catch (err) {
+      metrics.onlineReadErrors.inc({ feature_view: view.name })
+      throw err
+    } finally {
+      end()
+    }
+  }
+  return () => {
+    if (own) online.read = original
+    else delete (online as Partial<OnlineStore>).read
+  }
+}
+
+/**
+ * Builds the feature server over `store` and starts listening. The store should have been
+ * opened on the repo (`FeatureStore.open`) so on-demand transforms are loaded; a new
+ * on-demand view applied later needs a restart (its code is loaded once), everything else
+ * in the registry is picked up by the periodic refresh.
+ * @example
+ * const store = await FeatureStore.open('feature_repo')
+ * const server = await createFeatureServer(store, { port: 0, logger: false })
+ * const res = await fetch(`${server.url}/get-online-features`, {
+ *   method: 'POST',
+ *   headers: { 'content-type': 'application/json' },
+ *   body: JSON.stringify({ entities: { driver_id: [1001] }, features: ['driver_hourly_stats:conv_rate'] }),
+ * })
+ * await server.close()
+ */
+export async function createFeatureServer(
+  store: FeatureStore,
+  options: FeatureServerOptions = {},
+): Promise<FeatureServer> {
+  const host = options.host ?? '127.0.0.1'
+  const port = options.port ?? 6566
+  const bodyLimit = options.bodyLimit ?? 1024 * 1024
+  const maxEntityRows = options.maxEntityRows ?? 1000
+  const ttlSeconds = options.registryTtlSeconds ?? 60
+  const drainTimeoutMs = options.drainTimeoutMs ?? 10_000
+  const token = options.authToken ?? process.env.LARDER_AUTH_TOKEN ?? ''
+  const tokenDigest = token ? digest(token) : undefined
+  const metrics = new ServerMetrics(options.processMetrics ?? true)
+
+  const logger =
+    options.logger === false
+      ? undefined
+      : (options.logger ?? pino({ level: process.env.LARDER_LOG_LEVEL ?? 'info' }))
+  const https = options.tls
+    ? { https: { key: pem(options.tls.key), cert: pem(options.tls.cert) } }
+    : {}
+  const app = Fastify({
+    ...https,
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    bodyLimit,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id']
+      return typeof incoming === 'string' && REQUEST_ID.test(incoming) ? incoming : randomUUID()
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance
+
+  // Bodies are JSON whatever the content type says (curl -d sends form encoding).
+  app.removeAllContentTypeParsers()
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    try {
+      done(null, parseRequestJson(body as string))
+    } catch (err) {
+      done(err as Error, undefined)
+    }
+  })
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+    if (!tokenDigest || request.url === '/health' || request.url.startsWith('/health?')) return
+    const header = request.headers.authorization
+    const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : ''
+    if (!given || !timingSafeEqual(digest(given), tokenDigest)) {
+      reply.header('www-authenticate', 'Bearer')
+      throw new HttpError(
+        401,
+        'UNAUTHORIZED',
+        given
+          ? 'the bearer token is not valid'
+          : 'this server needs an Authorization: Bearer <token> header',
+      )
+    }
+  })
+
+  // While draining, answers close their connection so keep-alive clients do not hold it open.
+  let draining = false
+  app.addHook('onSend', async (_request, reply) => {
+    if (draining) reply.header('connection', 'close')
+  })
+
+  app.addHook('onResponse', async (request, reply) => {
+    const labels = {
+      route: request.routeOptions.url ?? 'unmatched',
+      method: request.method,
+      status: String(reply.statusCode),
+    }
+    metrics.requests.inc(labels)
+    metrics.requestDuration.observe(labels, reply.elapsedTime / 1000)
+  })
+
+  app.setErrorHandler(async (err, request, reply) => {
+    const { status, body, fault } = toErrorAnswer(err, request.id, bodyLimit)
+    if (fault) request.log.error({ err }, 'request failed')
+    else request.log.info({ code: body.error.code, status }, body.error.message)
+    return reply.code(status).send(body)
+  })
+
+  app.setNotFoundHandler(async (request, reply) => {
+    return reply.code(404).send({
+      error: {
+        code: 'NOT_FOUND',
+        message: `no route ${request.method} ${request.url.split('?')[0]}; routes: POST /get-online-features, /push, /write-to-online-store, /materialize, /materialize-incremental; GET /health, /metrics`,
+      },
+    })
+  })
+
+  app.post<{ Body: GetOnlineFeaturesBody }>(
+    '/get-online-features',
+    { schema: { body: getOnlineFeaturesBody } },
+    async (request) => {
+      const body = request.body
+      const n = rowCount(body.entities)
+      if (n > maxEntityRows) {
+        throw new HttpError(
+          413,
+          'TOO_MANY_ENTITY_ROWS',
+          `${n} entity rows is more than the limit of ${maxEntityRows} per request (option maxEntityRows): split the request`,
+        )
+      }
+      const response = await store.getOnlineFeatures({
+        entities: body.entities,
+        ...(body.features !== undefined && { features: body.features }),
+        ...(body.feature_service !== undefined && { featureService: body.feature_service }),
+        fullFeatureNames: body.full_feature_names ?? false,
+      })
+      metrics.entityRows.inc(response.rowCount)
+      return response.toJSON()
+    },
+  )
+
+  app.post<{ Body: PushBody }>('/push', { schema: { body: pushBody } }, async (request) => {
+    const { push_source_name: name, df, to = 'online' } = request.body
+    const result = await store.push(name, df, { to })
+    metrics.rowsPushed.inc({ push_source: name, to }, result.rows)
+    metrics.rowsWritten.inc({ operation: 'push' }, result.onlineRowsWritten)
+    return {
+      push_source_name: name,
+      to,
+      feature_views: result.views,
+      rows: result.rows,
+      online_rows_written: result.onlineRowsWritten,
+      offline_rows_written: result.offlineRowsWritten,
+    }
+  })
+
+  app.post<{ Body: WriteToOnlineStoreBody }>(
+    '/write-to-online-store',
+    { schema: { body: writeToOnlineStoreBody } },
+    async (request) => {
+      const { feature_view_name: view, df } = request.body
+      const result = await store.writeToOnlineStore(view, df)
+      metrics.rowsWritten.inc({ operation: 'write' }, result.rowsWritten)
+      return { feature_view_name: view, rows: result.rows, rows_written: result.rowsWritten }
+    },
+  )
+
+  const materialized = (results: Awaited<ReturnType<FeatureStore['materialize']>>) => {
+    for (const r of results) metrics.rowsWritten.inc({ operation: 'materialize' }, r.rowsWritten)
+    return {
+      feature_views: results.map((r) => ({
+        feature_view_name: r.view,
+        start_ts: formatTime(r.start),
+        end_ts: formatTime(r.end),
+        rows_read: r.rowsRead,
+        rows_written: r.rowsWritten,
+        seconds: r.seconds,
+      })),
+    }
+  }
+
+  app.post<{ Body: MaterializeBody }>(
+    '/materialize',
+    { schema: { body: materializeBody } },
+    async (request) => {
+      const { start_ts, end_ts, feature_views } = request.body
+      return materialized(
+        await store.materialize(start_ts, end_ts, {
+          ...(feature_views !== undefined && { views: feature_views }),
+        }),
+      )
+    },
+  )
+
+  app.post<{ Body: MaterializeIncrementalBody }>(
+    '/materialize-incremental',
+    { schema: { body: materializeIncrementalBody } },
+    async (request) => {
+      const { end_ts, feature_views } = request.body
+      return materialized(
+        await store.materializeIncremental(end_ts, {
+          ...(feature_views !== undefined && { views: feature_views }),
+        }),
+      )
+    },
+  )
+
+  app.get('/health', async (_request, reply) => {
+    try {
+      const data = await store.registry.read()
+      return { status: 'ok', project: store.project, registry_version: data.version }
+    } catch (err) {
+      const { body } = toErrorAnswer(err, _request.id, bodyLimit)
+      _request.log.warn({ err }, 'health check: registry unreadable')
+      return reply.code(503).send(body)
+    }
+  })
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.registry.metrics()
+    return reply.header('content-type', metrics.registry.contentType).send(text)
+  })
+
+  // The registry snapshot: loaded now, then reloaded every ttl in the background.
+  const refresh = async () => {
+    try {
+      const index = await store.refreshRegistry()
+      metrics.registryRefreshes.inc({ result: 'ok' })
+      metrics.registryVersion.set(index.data.version)
+      metrics.registryLastRefresh.set(Date.now() / 1000)
+    } catch (err) {
+      metrics.registryRefreshes.inc({ result: 'error' })
+      app.log.warn({ err }, 'registry refresh failed; serving the previous snapshot')
+    }
+  }
+  await refresh()
+  const timer = setInterval(() => void refresh(), Math.max(10, ttlSeconds * 1000))
+  timer.unref()
+  const restoreReads = instrumentReads(store.config.onlineStore, metrics)
+
+  try {
+    await app.listen({ host, port })
+  } catch (err) {
+    clearInterval(timer)
+    restoreReads()
+    throw err
+  }
+  const address = app.server.address() as AddressInfo
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address
+  const url = `${options.tls ? 'https' : 'http'}://${shownHost}:${address.port}`
+  if (!tokenDigest && host !== '127.0.0.1' && host !== 'localhost' && host !== '::1') {
+    app.log.warn(
+      { host },
+      'listening beyond loopback without authToken: anyone who can reach it can read and write features',
+    )
+  }
+
+  let closing: Promise<void> | undefined
+  const close = () => {
+    closing ??= (async () => {
+      clearInterval(timer)
+      draining = true
+      const force = setTimeout(() => app.server.closeAllConnections?.(), drainTimeoutMs)
+      force.unref()
+      // Connections that finish their last request while draining are idle: close them too.
+      const idle = setInterval(() => app.server.closeIdleConnections?.(), 50)
+      idle.unref()
+      try {
+        await app.close()
+      } finally {
+        clearTimeout(force)
+        clearInterval(idle)
+        restoreReads()
+        if (options.closeStore ?? true) await store.close()
+      }
+    })()
+    return closing
+  }
+  return { app, url, metrics, close }
+}
+
+/** Options of {@link startFeatureServer}. */
+export interface StartFeatureServerOptions extends FeatureServerOptions {
+  /**
+   * On SIGTERM or SIGINT: stop accepting, drain in-flight requests, close the store, then
+   * let the process exit. A second signal kills the process at once.
+   * @default true
+   */
+  handleSignals?: boolean
+  /** Called once the server has shut down after a signal (e.g. to set an exit code). */
+  onShutdown?: (signal: NodeJS.Signals, error?: unknown) => void
+}
+
+/**
+ * Starts the feature server (see {@link createFeatureServer}) and, unless told otherwise,
+ * shuts it down gracefully on SIGTERM/SIGINT.
+ * @example
+ * const store = await FeatureStore.open('feature_repo')
+ * const server = await startFeatureServer(store, { port: 6566 })
+ * // logs: feature server listening { url: 'http://127.0.0.1:6566' }
+ */
+export async function startFeatureServer(
+  store: FeatureStore,
+  options: StartFeatureServerOptions = {},
+): Promise<FeatureServer> {
+  const server = await createFeatureServer(store, options)
+  server.app.log.info(
+    { url: server.url, auth: Boolean(options.authToken ?? process.env.LARDER_AUTH_TOKEN) },
+    'feature server listening',
+  )
+  if (options.handleSignals ?? true) {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.off('SIGTERM', onSignal)
+      process.off('SIGINT', onSignal)
+      server.app.log.info({ signal }, 'shutting down: draining in-flight requests')
+      server.close().then(
+        () => {
+          server.app.log.info({ signal }, 'feature server stopped')
+          options.onShutdown?.(signal)
+        },
+        (err: unknown) => {
+          server.app.log.error({ err }, 'shutdown failed')
+          options.onShutdown?.(signal, err)
+        },
+      )
+    }
+    process.once('SIGTERM', onSignal)
+    process.once('SIGINT', onSignal)
+    const close = server.close
+    server.close = () => {
+      process.off('SIGTERM', onSignal)
+      process.off('SIGINT', onSignal)
+      return close()
+    }
+  }
+  return server
+}
