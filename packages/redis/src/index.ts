@@ -1,1 +1,14 @@
-export {}
+/**
+ * @larder/redis: the Redis online store, in Feast's Redis layout.
+ * @packageDocumentation
+ */
+export {
+  entityKeyLength,
+  entityKeyPrefix,
+  RedisOnlineStore,
+  type RedisOnlineStoreOptions,
+  redisOnlineStore,
+} from './redis-online-store.js'
+export { decodeTimestamp, decodeValue, encodeTimestamp, encodeValue, ProtoWriter } from './codec.js'
+export { featureFieldName, murmur3_32 } from './murmur3.js'
+export { DROP_SCRIPT, WRITE_SCRIPT } from './scripts.js'
