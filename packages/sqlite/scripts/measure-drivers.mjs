@@ -93,7 +93,9 @@ const results = []
 for (const name of ['node:sqlite', 'better-sqlite3', 'node:sqlite', 'better-sqlite3']) {
   const path = join(dir, `${name.replace(':', '_')}-${results.length}.db`)
   const d = drivers(path)[name]()
-  d.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000')
+  d.exec(
+    'PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536',
+  )
   d.exec(createSql('w', FEATURES))
   d.exec(createSql('r', READ_FEATURES))
   const write = d.prepareWrite(upsertSql('w', FEATURES))
