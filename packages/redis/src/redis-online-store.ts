@@ -154,6 +154,8 @@ export class RedisOnlineStore extends OnlineStoreBase {
   private readonly ownsClient: boolean
   private connecting: Promise<Redis | Cluster> | undefined
   private everReady = false
+  /** The last error the client emitted (ioredis reports connection failures as events). */
+  private lastError: Error | undefined
   private readonly writeSha = sha1(WRITE_SCRIPT)
   private readonly dropSha = sha1(DROP_SCRIPT)
   private readonly viewFields = new Map<string, ViewFields>()
@@ -198,7 +200,14 @@ export class RedisOnlineStore extends OnlineStoreBase {
    * The ioredis client, created (not connected) on first call. Exposed for tools and tests.
    */
   get redis(): Redis | Cluster {
-    this.client ??= this.createClient()
+    if (!this.client) {
+      const client = this.createClient()
+      // Without a listener ioredis prints every connection error; keep the last for messages.
+      client.on('error', (err: Error) => {
+        this.lastError = err
+      })
+      this.client = client
+    }
     return this.client
   }
 
@@ -244,6 +253,7 @@ export class RedisOnlineStore extends OnlineStoreBase {
     this.connecting ??= (async () => {
       try {
         if (client.status === 'wait' || client.status === 'end' || client.status === 'close') {
+          this.lastError = undefined
           await client.connect()
         } else if (client.status !== 'ready') {
           await new Promise<void>((resolve, reject) => {
@@ -255,11 +265,13 @@ export class RedisOnlineStore extends OnlineStoreBase {
         return client
       } catch (err) {
         if (this.ownsClient) client.disconnect()
-        const reason = err instanceof Error ? err.message : String(err)
+        const cause = this.lastError ?? err
+        this.lastError = undefined
+        const reason = cause instanceof Error ? cause.message : String(cause)
         throw new LarderError(
           'BACKEND_UNAVAILABLE',
           `cannot connect to ${this.target}: ${reason || 'connection refused'}; set REDIS_URL or pass redisOnlineStore({ url })`,
-          { component: 'redis', cause: err },
+          { component: 'redis', cause },
         )
       } finally {
         this.connecting = undefined
