@@ -11,6 +11,7 @@ import {
   type LarderErrorCode,
   type ProjectionSpec,
 } from '@larder/core'
+import { readFileSync } from 'node:fs'
 import * as arrow from 'apache-arrow'
 import { literalTable } from './table.js'
 
@@ -47,6 +48,8 @@ export interface HistoricalCase {
   entityTimestampColumn?: string
   /** Expected output: `name: valueType` per column, and rows of plain values (see `tableCells`). */
   expected?: { columns: string[]; rows: unknown[][] }
+  /** Expected output as a whole table (exact types and values), for data-sized cases. */
+  expectedTable?: arrow.Table
   /** Expected error code (at planning or retrieval). */
   error?: LarderErrorCode
 }
@@ -725,4 +728,57 @@ export function pullCases(): PullCase[] {
       ],
     },
   ]
+}
+
+function fixture(name: string): arrow.Table {
+  const url = new URL(`../../fixtures/${name}`, import.meta.url)
+  return arrow.tableFromIPC(readFileSync(url))
+}
+
+/**
+ * Real data (Feast's credit-scoring example): 28,638 loans as the entity table, 28,844
+ * zipcode rows as a view on entity `zipcode` with TTL 3650 days and the created-timestamp
+ * tie-break. The expectation was computed once by hand-written DuckDB SQL and checked by
+ * hand on a few rows (fixtures/README.md).
+ */
+export function creditScoringCase(): HistoricalCase {
+  const loans = fixture('loan_table.arrow')
+  const features = fixture('credit_scoring_expected.arrow')
+  const expected: Record<string, arrow.Vector> = {}
+  for (const f of loans.schema.fields) expected[f.name] = loans.getChild(f.name) as arrow.Vector
+  for (const f of features.schema.fields)
+    expected[f.name] = features.getChild(f.name) as arrow.Vector
+  return {
+    name: 'real data: loans x zipcode features (credit scoring)',
+    rule: 'every rule at once, on real data',
+    entities: [{ kind: 'entity', name: 'zipcode', joinKeys: ['zipcode'], valueType: 'int64' }],
+    views: [
+      {
+        name: 'zipcode_features',
+        entities: ['zipcode'],
+        features: [
+          { name: 'city', valueType: 'string' },
+          { name: 'state', valueType: 'string' },
+          { name: 'location_type', valueType: 'string' },
+          { name: 'tax_returns_filed', valueType: 'int64' },
+          { name: 'population', valueType: 'int64' },
+          { name: 'total_wages', valueType: 'int64' },
+        ],
+        ttlSeconds: 3650 * 86400,
+        timestampField: 'event_timestamp',
+        createdTimestampColumn: 'created_timestamp',
+        table: fixture('zipcode_table.arrow'),
+      },
+    ],
+    entityTable: loans,
+    features: [
+      'zipcode_features:city',
+      'zipcode_features:state',
+      'zipcode_features:location_type',
+      'zipcode_features:tax_returns_filed',
+      'zipcode_features:population',
+      'zipcode_features:total_wages',
+    ],
+    expectedTable: new arrow.Table(expected),
+  }
 }

@@ -43,6 +43,7 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   type CaseView,
+  creditScoringCase,
   type HistoricalCase,
   historicalCases,
   type PullCase,
@@ -71,6 +72,8 @@ export interface OfflineConformanceCapabilities {
   pull?: boolean
   /** The randomized cases against the naive oracle. @default true */
   properties?: boolean
+  /** The real-data case (28k entity rows x 28k feature rows). @default true */
+  realData?: boolean
 }
 
 /** Options of {@link offlineStoreConformance}. */
@@ -222,6 +225,10 @@ export function checkOutcome(
     const diff = rowsDifference(tableCells(table), expected.rows)
     if (diff) return `${diff}\n${describeTable(table)}`
   }
+  if (c.expectedTable) {
+    const diff = tableDifference(table, c.expectedTable)
+    if (diff) return `differs from the expected table: ${diff}`
+  }
   if ('error' in reference) return `the reference engine failed: ${errorText(reference.error)}`
   const exact = tableDifference(table, reference.table)
   if (exact)
@@ -321,6 +328,19 @@ export function offlineStoreConformance(options: OfflineStoreConformanceOptions)
           timeout,
         )
       }
+    })
+
+    describe.skipIf(options.capabilities?.realData === false)('real data', () => {
+      const c = creditScoringCase()
+      test.skipIf(skip.has(c.name))(
+        c.name,
+        async () => {
+          const got = await runOnStore(store, options, c, nextContext())
+          const reason = checkOutcome(c, got, await runReference(c))
+          expect(reason, `${c.rule}\n${reason ?? ''}`).toBeUndefined()
+        },
+        timeout * 4,
+      )
     })
 
     describe.skipIf(options.capabilities?.pull === false)(
