@@ -114,6 +114,34 @@ describe('POST /get-online-features', () => {
     expect(ts1).toMatch(/^\d{4}-\d\d-\d\dT\d\d:00:00Z$/)
   })
 
+  test("the answer is exactly core's OnlineFeaturesResponse.toJSON()", async () => {
+    const request = {
+      entities: { driver_id: [1001, 1002, 5, 1001, BIG.toString()], bonus: [1, 2, 3, 4, 5] },
+      features: [
+        'driver_hourly_stats:conv_rate',
+        'driver_hourly_stats:trips',
+        'driver_fresh:payload',
+        'boosted:boosted_rate',
+      ],
+    }
+    const a = await post(server, '/get-online-features', request)
+    expect(a.status).toBe(200)
+    expect(a.json).toEqual(
+      JSON.parse(JSON.stringify((await store.getOnlineFeatures(request)).toJSON())),
+    )
+  })
+
+  test('any content type is read as JSON (curl -d sends form encoding)', async () => {
+    const a = await post(
+      server,
+      '/get-online-features',
+      JSON.stringify({ entities: { driver_id: [1001] }, features: ['driver_hourly_stats:trips'] }),
+      { 'content-type': 'application/x-www-form-urlencoded' },
+    )
+    expect(a.status).toBe(200)
+    expect(a.json.results[1].values).toEqual([11])
+  })
+
   test('an int64 join key beyond 2^53 given as a string reads the exact entity', async () => {
     const a = await post(server, '/get-online-features', {
       entities: { driver_id: [BIG.toString(), (BIG - 1n).toString()] },

@@ -118,6 +118,9 @@ async function serveChild(mode: string, dir: string): Promise<void> {
         )
         const rows = await store.read(view, keys, features)
         const n = ids.length
+        // One event time per row: formatted once per row, shared by its features.
+        const times = rows.map((r) => (r ? formatTime(r.eventTs) : zero))
+        const statuses = rows.map((r) => (r ? 'PRESENT' : 'NOT_FOUND'))
         const results = [
           {
             values: ids,
@@ -128,8 +131,8 @@ async function serveChild(mode: string, dir: string): Promise<void> {
         for (let j = 0; j < features.length; j++) {
           results.push({
             values: rows.map((r) => r?.values[j] ?? null) as number[],
-            statuses: rows.map((r) => (r ? 'PRESENT' : 'NOT_FOUND')),
-            event_timestamps: rows.map((r) => (r ? formatTime(r.eventTs) : zero)),
+            statuses,
+            event_timestamps: times,
           })
         }
         return { metadata: { feature_names: ['driver_id', ...features] }, results }
