@@ -30,13 +30,50 @@ export function winsOnline(
   return stored.createdTs === null || incoming.createdTs > stored.createdTs
 }
 
+/**
+ * Bugs the store can be told to have, so that a test can check that the conformance suite
+ * catches each of them (`online-self-check.test.ts`).
+ */
+export interface ReferenceStoreBugs {
+  /** Every write replaces the stored row. */
+  lastWriteWins?: boolean
+  /** A null created_ts beats a non-null one at equal event_ts. */
+  nullCreatedWins?: boolean
+  /** int64 values come back as numbers. */
+  int64AsNumber?: boolean
+  /** Event timestamps are kept to the millisecond. */
+  millisEventTs?: boolean
+  /** Views of one project share a table. */
+  oneTablePerProject?: boolean
+  /** `update({ drop })` and `teardown()` keep the data. */
+  keepDroppedData?: boolean
+}
+
 /** The in-memory online store. */
 export class ReferenceOnlineStore extends OnlineStoreBase {
   readonly name = 'reference'
   readonly #tables = new Map<string, Map<string, StoredRow>>()
+  readonly #bugs: ReferenceStoreBugs
+
+  constructor(bugs: ReferenceStoreBugs = {}) {
+    super()
+    this.#bugs = bugs
+  }
+
+  #wins(incoming: OnlineRow, stored: StoredRow): boolean {
+    if (this.#bugs.lastWriteWins) return true
+    if (
+      this.#bugs.nullCreatedWins &&
+      incoming.eventTs === stored.eventTs &&
+      incoming.createdTs === null &&
+      stored.createdTs !== null
+    )
+      return true
+    return winsOnline(incoming, stored)
+  }
 
   #table(view: FeatureViewSpec, create: boolean): Map<string, StoredRow> | undefined {
-    const name = `${this.context?.project ?? ''}\u0000${view.name}`
+    const name = `${this.context?.project ?? ''}\u0000${this.#bugs.oneTablePerProject ? '' : view.name}`
     let table = this.#tables.get(name)
     if (!table && create) {
       table = new Map()
@@ -60,13 +97,14 @@ export class ReferenceOnlineStore extends OnlineStoreBase {
     for (const r of rows) {
       const key = keyString(r.key)
       const stored = table.get(key)
-      if (stored && !winsOnline(r, stored)) continue
+      if (stored && !this.#wins(r, stored)) continue
       const values = new Map(stored?.values)
       features.forEach((f, i) => {
         const v = r.values[i]
         values.set(f, Array.isArray(v) ? [...v] : (v ?? null))
       })
-      table.set(key, { values, eventTs: r.eventTs, createdTs: r.createdTs })
+      const eventTs = this.#bugs.millisEventTs ? (r.eventTs / 1000n) * 1000n : r.eventTs
+      table.set(key, { values, eventTs, createdTs: r.createdTs })
       written++
     }
     return written
@@ -84,6 +122,7 @@ export class ReferenceOnlineStore extends OnlineStoreBase {
       return {
         values: features.map((f) => {
           const v = stored.values.get(f) ?? null
+          if (this.#bugs.int64AsNumber && typeof v === 'bigint') return Number(v)
           return Array.isArray(v) ? [...v] : v
         }),
         eventTs: stored.eventTs,
@@ -92,6 +131,7 @@ export class ReferenceOnlineStore extends OnlineStoreBase {
   }
 
   async teardown(views: FeatureViewSpec[]): Promise<void> {
+    if (this.#bugs.keepDroppedData) return
     for (const view of views)
       this.#tables.delete(`${this.context?.project ?? ''}\u0000${view.name}`)
   }
