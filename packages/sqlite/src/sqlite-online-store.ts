@@ -3,7 +3,7 @@
  * Node 24. A table per feature view, keyed by the serialized entity key; the write rule of
  * SEMANTICS.md is enforced by the upsert itself.
  */
-import { mkdirSync } from 'node:fs'
+import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import {
@@ -454,6 +454,8 @@ export class SqliteOnlineStore extends OnlineStoreBase {
 
   /** Drops the tables of these views (missing tables are fine). */
   async teardown(views: FeatureViewSpec[]): Promise<void> {
+    // Nothing to remove from a file that was never created (and no reason to create it).
+    if (!this.#db && this.path !== ':memory:' && !existsSync(this.path)) return
     const db = this.#open()
     for (const view of views) {
       try {

@@ -11,7 +11,7 @@ test('the README example is test/fixtures/readme-direct-use.ts and prints what i
   const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8')
   const source = readFileSync(new URL(`../${example}`, import.meta.url), 'utf8')
   expect(readme).toContain(`\`\`\`ts\n${source.slice(source.indexOf('\n') + 1)}\`\`\``)
-  // Needs the built package (imports '@larder/sqlite'), which turbo builds before tests.
+  // Imports '@larder/sqlite', the build test/global-setup.ts makes.
   const run = spawnSync(process.execPath, [example], { cwd: packageDir, encoding: 'utf8' })
   expect(run.stderr).toBe('')
   expect(run.stdout).toBe('1 { values: [ 12n, 0.5 ], eventTs: 1767225600000000n }\n')

@@ -107,6 +107,12 @@ describe('files', () => {
     expect(garbage.message).toContain(join(dir, 'garbage.db'))
   })
 
+  test('teardown without a database file creates none', async () => {
+    await using store = open()
+    await store.teardown([stats])
+    expect(existsSync(join(dir, 'data'))).toBe(false)
+  })
+
   test(':memory: keeps data in the store only', async () => {
     await using store = open({ path: ':memory:' })
     await store.update({ keep: [stats], drop: [], entities: [] })

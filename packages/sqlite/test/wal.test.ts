@@ -1,13 +1,13 @@
-// WAL mode: another process (as `larder serve` would) keeps reading, without errors or
+// WAL mode (the child imports the package's build, see test/global-setup.ts): another process (as `larder serve` would) keeps reading, without errors or
 // waits, while this one (as `larder materialize` would) writes a large batch.
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { noopLogger, type OnlineRow } from '@larder/core'
 import { driverKey, testView } from '@larder/testing'
-import { afterAll, beforeAll, expect, test } from 'vitest'
+import { afterAll, expect, test } from 'vitest'
 import { sqliteOnlineStore } from '../src/index.js'
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url))
@@ -15,14 +15,6 @@ const dir = mkdtempSync(join(tmpdir(), 'larder-sqlite-wal-'))
 const T0 = 1_700_000_000_000_000n
 const ROWS = 300_000
 
-beforeAll(() => {
-  // The child imports the built package: build it from the current sources first.
-  const build = spawnSync('pnpm', ['exec', 'tsc', '-p', 'tsconfig.build.json'], {
-    cwd: packageDir,
-    encoding: 'utf8',
-  })
-  if (build.status !== 0) throw new Error(`build failed: ${build.stdout}${build.stderr}`)
-})
 afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
 test('another process reads while this one writes a batch', { timeout: 120_000 }, async () => {

@@ -144,17 +144,23 @@ export function onlineStoreConformance(options: OnlineStoreConformanceOptions): 
     const repoPath = mkdtempSync(join(tmpdir(), 'larder-online-conformance-'))
     counter += 1
     store.configure({ project: `${runId}_${counter}`, repoPath, logger: noopLogger })
+    let failure: { error: unknown } | undefined
     try {
       await store.update({ keep: views, drop: [], entities: ENTITIES })
       await fn(store)
-    } finally {
+    } catch (error) {
+      failure = { error }
+    }
+    // Clean up; a cleanup error only surfaces when the case itself passed.
+    for (const cleanup of [() => store.teardown(views), () => store.close()]) {
       try {
-        await store.teardown(views)
-      } finally {
-        await store.close()
-        rmSync(repoPath, { recursive: true, force: true })
+        await cleanup()
+      } catch (error) {
+        failure ??= { error }
       }
     }
+    rmSync(repoPath, { recursive: true, force: true })
+    if (failure) throw failure.error
   }
 
   async function readOne(
