@@ -12,8 +12,9 @@
  * - A null `createdTs` sorts below every non-null one: at equal `eventTs` a row with a
  *   created timestamp replaces a row without one, never the reverse. Two rows with equal
  *   `eventTs` and both `createdTs` null are a full tie: the stored row stays (re-writes are
- *   no-ops). This is Feast's order for the winner rule (nulls last when sorting by
- *   `created_ts DESC`).
+ *   no-ops). This is `ORDER BY event_ts DESC, created_ts DESC NULLS LAST`.
+ *   Feast leaves it to each engine's default NULL order (which differs between warehouses);
+ *   this suite pins it for every online store.
  * - `writeBatch` returns the number of rows that won and were stored; rows that lost
  *   against the stored row count 0.
  * - A store never expires rows by itself unless it declares `keyTtl`: core turns old
