@@ -15,7 +15,11 @@ export interface ErrorBody {
   error: { code: ServerErrorCode; message: string }
 }
 
-/** An error raised by the server itself with its HTTP status. */
+/**
+ * An error raised by the server itself with its HTTP status.
+ * @example
+ * throw new HttpError(413, 'TOO_MANY_ENTITY_ROWS', '2000 entity rows is more than the limit of 1000')
+ */
 export class HttpError extends Error {
   readonly status: number
   readonly code: ServerErrorCode
@@ -55,7 +59,12 @@ function describeValidation(errors: AjvError[], context: string): string {
     .join('; ')
 }
 
-/** HTTP status of a Larder error code. */
+/**
+ * HTTP status of a Larder error code: NOT_FOUND 404, REGISTRY_CONFLICT 409, other client
+ * codes 400, BACKEND_UNAVAILABLE 503, BACKEND_ERROR 502, anything else 500.
+ * @example
+ * statusOfCode('INVALID_INPUT') // 400
+ */
 export function statusOfCode(code: LarderErrorCode): number {
   if (code === 'NOT_FOUND') return 404
   if (code === 'REGISTRY_CONFLICT') return 409

@@ -4,13 +4,16 @@
  * feature server that accepted such a join key would read the wrong entity. Bodies are
  * parsed with a reviver that sees each number's source text (`context.source`, Node 22+) and
  * refuses integer literals that are not exact, asking for a decimal string instead. The
- * reviver only runs when the body holds a run of 16 or more digits, so ordinary requests pay
- * nothing for it.
+ * reviver also refuses `__proto__` keys (and `constructor.prototype`), as Fastify's own
+ * parser does. It only runs when the body holds a run of 16 or more digits or such a key, so
+ * ordinary requests pay nothing for it.
  */
 import { LarderError } from '@larder/core'
 
 /** A run of digits long enough to possibly be beyond 2^53 (9007199254740991 has 16). */
 const LONG_DIGITS = /\d{16}/
+/** Keys that could reach an object's prototype when bodies are merged or copied later. */
+const PROTO_KEY = /"(?:__proto__|constructor)"\s*:/
 /** An integer literal (no fraction, no exponent). */
 const INTEGER_LITERAL = /^-?\d+$/
 
@@ -18,7 +21,10 @@ interface ReviverContext {
   source?: string
 }
 
-function unsafeIntegerReviver(this: unknown, key: string, value: unknown, context?: unknown) {
+function guardedReviver(this: unknown, key: string, value: unknown, context?: unknown) {
+  if (key === '__proto__' || (key === 'constructor' && isObjectWithPrototype(value))) {
+    throw new LarderError('INVALID_INPUT', `JSON key '${key}' is not allowed in a request body`)
+  }
   if (typeof value === 'number' && !Number.isSafeInteger(value)) {
     const source = (context as ReviverContext | undefined)?.source
     if (source !== undefined && INTEGER_LITERAL.test(source)) {
@@ -33,19 +39,24 @@ function unsafeIntegerReviver(this: unknown, key: string, value: unknown, contex
   return value
 }
 
+function isObjectWithPrototype(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && Object.hasOwn(value, 'prototype')
+}
+
 /**
  * Parses a request body. Integer literals beyond ±(2^53 − 1) are refused (they cannot be
  * represented exactly as JSON numbers in JavaScript); malformed JSON is refused with the
  * parser's reason.
- * @throws LarderError INVALID_INPUT for malformed JSON or an inexact integer literal.
+ * @throws LarderError INVALID_INPUT for malformed JSON, an inexact integer literal or a
+ *   `__proto__` key.
  * @example
  * parseRequestJson('{"driver_id": ["12345678901234567890"]}') // ok: strings stay exact
  * parseRequestJson('{"driver_id": [12345678901234567890]}') // throws: send it as a string
  */
 export function parseRequestJson(text: string): unknown {
   try {
-    return LONG_DIGITS.test(text)
-      ? JSON.parse(text, unsafeIntegerReviver as (key: string, value: unknown) => unknown)
+    return LONG_DIGITS.test(text) || PROTO_KEY.test(text)
+      ? JSON.parse(text, guardedReviver as (key: string, value: unknown) => unknown)
       : JSON.parse(text)
   } catch (err) {
     if (err instanceof LarderError) throw err

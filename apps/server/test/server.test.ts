@@ -6,6 +6,8 @@ import { spawnSync } from 'node:child_process'
 import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { pino } from 'pino'
 import {
   type FeatureStore,
   featureView,
@@ -274,6 +276,20 @@ describe('bad requests are 4xx with a JSON body naming the problem', () => {
     expect(ok.json.results[0].values).toEqual([9007199254740991])
   })
 
+  test('__proto__ keys are refused', async () => {
+    expectError(
+      await post(
+        server,
+        '/get-online-features',
+        '{"entities": {"driver_id": [1], "__proto__": {"x": [1]}}, "features": ["driver_hourly_stats:conv_rate"]}',
+      ),
+      400,
+      'INVALID_INPUT',
+      /'__proto__' is not allowed/,
+    )
+    expect(({} as Record<string, unknown>).x).toBeUndefined()
+  })
+
   test('malformed JSON, unknown and mistyped fields', async () => {
     expectError(
       await post(server, '/get-online-features', '{"entities": {'),
@@ -537,6 +553,31 @@ describe('operations', () => {
     expect(bad.headers.get('x-request-id')).toBe('err-1')
     const weird = await call(server, 'GET', '/health', undefined, { 'x-request-id': 'a b<script>' })
     expect(weird.headers.get('x-request-id')).not.toBe('a b<script>')
+  })
+
+  test('structured pino logs carry the request id; 4xx are info, faults are error', async () => {
+    const lines: Array<Record<string, unknown>> = []
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        for (const l of chunk.toString('utf8').split('\n')) if (l) lines.push(JSON.parse(l))
+        done()
+      },
+    })
+    const srv = await createFeatureServer(openStore(dir), {
+      port: 0,
+      logger: pino({ level: 'info' }, sink),
+    })
+    try {
+      await call(srv, 'GET', '/health', undefined, { 'x-request-id': 'log-1' })
+      await post(srv, '/push', '{', { 'x-request-id': 'log-2' })
+    } finally {
+      await srv.close()
+    }
+    const completed = lines.find((l) => l.reqId === 'log-1' && l.msg === 'request completed')
+    expect(completed).toMatchObject({ level: 30, res: { statusCode: 200 } })
+    expect(
+      lines.find((l) => l.reqId === 'log-2' && /malformed JSON/.test(String(l.msg))),
+    ).toMatchObject({ level: 30, code: 'INVALID_INPUT', status: 400 })
   })
 
   test('GET /metrics: request counts and latency, store reads, rows, registry refreshes', async () => {
