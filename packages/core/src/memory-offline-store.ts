@@ -235,10 +235,12 @@ export class MemoryOfflineStore extends OfflineStoreBase {
       fields.push(new arrow.Field(f, out.type, true))
       vectors.push(out)
     }
-    const ev = gatherMicros(times, rows)
+    const ev = gatherColumn(table.getChild(ts) as arrow.Vector, rows, 'timestamp')
     fields.push(new arrow.Field(EVENT_TS_COLUMN, ev.type, true))
     vectors.push(ev)
-    const crv = gatherMicros(created ?? new Float64Array(n).fill(NaN), rows)
+    const crv = cr
+      ? gatherColumn(table.getChild(cr) as arrow.Vector, rows, 'timestamp')
+      : gatherMicros(new Float64Array(n).fill(Number.NaN), rows)
     fields.push(new arrow.Field(CREATED_TS_COLUMN, crv.type, true))
     vectors.push(crv)
     return singleBatch(fields, vectors, rows.length)

@@ -326,6 +326,30 @@ describe('pointInTimeJoin', () => {
       tableToRows(pointInTimeJoin(ms, pm, new Map([['stats', statsTable]]))).map((r) => r.trips),
     ).toEqual([100n])
   })
+  test('instants beyond 2255 (a 9999-12-31 sentinel) keep their order and exact output', () => {
+    const far = 253402300799999999n // 9999-12-31T23:59:59.999999Z
+    const entity = new arrow.Table({
+      driver_id: arrow.vectorFromArray([1n, 1n], new arrow.Int64()),
+      event_timestamp: ts([sec(15), far]),
+    })
+    const v = view({ features: [{ name: 'seen', valueType: 'timestamp' }] })
+    const table = new arrow.Table({
+      driver_id: arrow.vectorFromArray([1n, 1n], new arrow.Int64()),
+      ts: ts([sec(10), far - 1n]),
+      created: ts([null, null]),
+      seen: ts([far, sec(1)]),
+    })
+    const out = pointInTimeJoin(
+      entity,
+      plan(entity, ['stats:seen'], [v]),
+      new Map([['stats', table]]),
+    )
+    const raw = (name: string, i: number) =>
+      (out.getChild(name)?.data[0]?.values as BigInt64Array)[i]
+    expect(raw('seen', 0)).toBe(far)
+    expect(raw('seen', 1)).toBe(sec(1))
+    expect(raw('event_timestamp', 1)).toBe(far)
+  })
   test('multiple join keys, string keys, entity-less views and chunked entity tables', () => {
     const pair: EntitySpec = {
       kind: 'entity',

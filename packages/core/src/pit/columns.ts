@@ -47,11 +47,12 @@ export function isTimeType(type: arrow.DataType): boolean {
 
 /**
  * Reads a timestamp or date column as epoch microseconds in a Float64Array; nulls are NaN.
- * Values without a zone are UTC. Exact for instants between the years 1685 and 2255.
- * @throws LarderError INVALID_INPUT naming `what` when the column is not a time or a value
- * is outside the exact range.
+ * Values without a zone are UTC. Exact for instants between the years 1685 and 2255; beyond,
+ * values are rounded monotonically (order kept, fine for comparisons) unless `exact` is set.
+ * @throws LarderError INVALID_INPUT naming `what` when the column is not a time, or (with
+ * `exact`) a value is outside the exact range.
  */
-export function readMicros(vector: arrow.Vector, what: string): Float64Array {
+export function readMicros(vector: arrow.Vector, what: string, exact = false): Float64Array {
   const out = new Float64Array(vector.length)
   const type = vector.type
   if (!isTimeType(type)) {
@@ -75,11 +76,7 @@ export function readMicros(vector: arrow.Vector, what: string): Float64Array {
       } else {
         const scale =
           unit === arrow.TimeUnit.SECOND ? 1e6 : unit === arrow.TimeUnit.MILLISECOND ? 1e3 : 1
-        for (let i = 0; i < n; i++) {
-          const hi = words[2 * i + 1] as number
-          if (hi > 2097151 || hi < -2097152) out[base + i] = Number.POSITIVE_INFINITY
-          else out[base + i] = int64At(words, i) * scale
-        }
+        for (let i = 0; i < n; i++) out[base + i] = int64At(words, i) * scale
       }
     } else {
       throw new LarderError('INVALID_INPUT', `${what}: unsupported time layout ${String(type)}`)
@@ -87,7 +84,7 @@ export function readMicros(vector: arrow.Vector, what: string): Float64Array {
     if (data.nullCount > 0) for (let i = 0; i < n; i++) if (!isValid(data, i)) out[base + i] = NaN
     base += n
   }
-  for (let i = 0; i < out.length; i++) {
+  for (let i = 0; exact && i < out.length; i++) {
     const v = out[i] as number
     if (v > MAX_EXACT || v < -MAX_EXACT) {
       throw new LarderError(
@@ -453,9 +450,11 @@ export function gatherColumn(
     valueType === 'float32' ||
     valueType === 'float64' ||
     valueType === 'timestamp'
+  const microsSource =
+    arrow.DataType.isTimestamp(st) && (st as arrow.Timestamp).unit === arrow.TimeUnit.MICROSECOND
   if (numericKinds && !dict && !arrow.DataType.isBool(st)) {
-    if (valueType === 'timestamp') {
-      const micros = readMicros(source, 'timestamp feature')
+    if (valueType === 'timestamp' && !microsSource) {
+      const micros = readMicros(source, 'timestamp feature', true)
       const out = new BigInt64Array(n)
       const words = wordsOf(out)
       for (let i = 0; i < n; i++) {
@@ -479,7 +478,8 @@ export function gatherColumn(
         }),
       ])
     }
-    if (valueType === 'int64') {
+    if (valueType === 'int64' || valueType === 'timestamp') {
+      // int64, and microsecond timestamps: the 64-bit words are copied (exact).
       const out = new BigInt64Array(n)
       const words = wordsOf(out)
       for (let i = 0; i < n; i++) {
@@ -621,7 +621,15 @@ function normalizeValue(v: unknown, type: ValueTypeName): unknown {
  * A copy of a timestamp column as timestamp[us, UTC] (the output type of every instant).
  */
 export function toMicrosColumn(vector: arrow.Vector, what: string): arrow.Vector {
-  const micros = readMicros(vector, what)
+  const type = vector.type
+  if (
+    arrow.DataType.isTimestamp(type) &&
+    (type as arrow.Timestamp).unit === arrow.TimeUnit.MICROSECOND
+  ) {
+    const utc = new arrow.TimestampMicrosecond('UTC')
+    return new arrow.Vector(vector.data.map((d) => d.clone(utc)))
+  }
+  const micros = readMicros(vector, what, true)
   const rows = new Int32Array(micros.length)
   for (let i = 0; i < rows.length; i++) rows[i] = i
   return gatherMicros(micros, rows)
