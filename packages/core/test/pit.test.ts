@@ -326,6 +326,40 @@ describe('pointInTimeJoin', () => {
       tableToRows(pointInTimeJoin(ms, pm, new Map([['stats', statsTable]]))).map((r) => r.trips),
     ).toEqual([100n])
   })
+  test('array features (generic path) keep their element types; int32 lists widen to int64', () => {
+    const entity = new arrow.Table({
+      driver_id: arrow.vectorFromArray([1n, 2n, 3n], new arrow.Int64()),
+      event_timestamp: ts([sec(50), sec(50), sec(50)]),
+    })
+    const list = (t: arrow.DataType) => new arrow.List(new arrow.Field('item', t, true))
+    const v = view({
+      features: [
+        { name: 'ids', valueType: 'array<int64>' },
+        { name: 'tags', valueType: 'array<string>' },
+      ],
+    })
+    const table = new arrow.Table({
+      driver_id: arrow.vectorFromArray([1n, 2n], new arrow.Int64()),
+      ts: ts([sec(1), sec(1)]),
+      created: ts([null, null]),
+      ids: arrow.vectorFromArray([[1, -2], null], list(new arrow.Int32())),
+      tags: arrow.vectorFromArray([['a', null], []], list(new arrow.Utf8())),
+    })
+    const out = pointInTimeJoin(
+      entity,
+      plan(entity, ['stats:ids', 'stats:tags'], [v]),
+      new Map([['stats', table]]),
+    )
+    expect(String(out.getChild('ids')?.type)).toBe('List<Int64>')
+    expect(tableToRows(out).map((r) => [r.ids, r.tags])).toEqual([
+      [
+        [1n, -2n],
+        ['a', null],
+      ],
+      [null, []],
+      [null, null],
+    ])
+  })
   test('instants beyond 2255 (a 9999-12-31 sentinel) keep their order and exact output', () => {
     const far = 253402300799999999n // 9999-12-31T23:59:59.999999Z
     const entity = new arrow.Table({
