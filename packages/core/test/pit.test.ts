@@ -378,8 +378,10 @@ describe('pointInTimeJoin', () => {
       plan(entity, ['stats:seen'], [v]),
       new Map([['stats', table]]),
     )
-    const raw = (name: string, i: number) =>
-      (out.getChild(name)?.data[0]?.values as BigInt64Array)[i]
+    const raw = (name: string, i: number) => {
+      const values = (out.getChild(name) as arrow.Vector).data[0]?.values as BigInt64Array
+      return values[i]
+    }
     expect(raw('seen', 0)).toBe(far)
     expect(raw('seen', 1)).toBe(sec(1))
     expect(raw('event_timestamp', 1)).toBe(far)
