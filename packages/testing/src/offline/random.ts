@@ -25,13 +25,17 @@ export interface RandomView {
   entityless: boolean
   ttlSeconds: number
   hasCreated: boolean
+  /** Source columns have other names, mapped by the source's field mapping. */
+  mapped: boolean
+  /** Requested through a projection whose join-key map reads entity column `other_id`. */
+  otherKey: boolean
   rows: RandomRow[]
 }
 
 /** A random point-in-time case. */
 export interface RandomCase {
   views: RandomView[]
-  entityRows: Array<{ key: number; ts: number }>
+  entityRows: Array<{ key: number; other: number; ts: number }>
 }
 
 const time = fc
@@ -60,6 +64,8 @@ const view: fc.Arbitrary<RandomView> = fc.record({
   entityless: fc.integer({ min: 0, max: 4 }).map((x) => x === 0),
   ttlSeconds: fc.constantFrom(0, 0, 1, 3, 10),
   hasCreated: fc.boolean(),
+  mapped: fc.boolean(),
+  otherKey: fc.integer({ min: 0, max: 3 }).map((x) => x === 0),
   rows: fc.array(row, { maxLength: 12 }),
 })
 
@@ -67,7 +73,11 @@ const view: fc.Arbitrary<RandomView> = fc.record({
 export const randomCaseArbitrary: fc.Arbitrary<RandomCase> = fc.record({
   views: fc.array(view, { minLength: 1, maxLength: 2 }),
   entityRows: fc.array(
-    fc.record({ key: fc.integer({ min: 0, max: 5 }), ts: time.map((t) => t + 2_000_000) }),
+    fc.record({
+      key: fc.integer({ min: 0, max: 5 }),
+      other: fc.integer({ min: 0, max: 5 }),
+      ts: time.map((t) => t + 2_000_000),
+    }),
     { maxLength: 10 },
   ),
 })
@@ -102,11 +112,12 @@ const iso = (micros: number) => formatTime(BASE + BigInt(micros))
 /** The naive oracle: expected cells of a random case (see `tableCells`). */
 export function oracle(c: RandomCase): unknown[][] {
   return c.entityRows.map((e) => {
-    const out: unknown[] = [BigInt(e.key), iso(e.ts)]
+    const out: unknown[] = [BigInt(e.key), BigInt(e.other), iso(e.ts)]
     for (const v of c.views) {
+      const key = v.otherKey && !v.entityless ? e.other : e.key
       let best: RandomRow | undefined
       for (const r of v.rows) {
-        if (!v.entityless && r.key !== e.key) continue
+        if (!v.entityless && r.key !== key) continue
         if (r.ts > e.ts) continue
         if (v.ttlSeconds > 0 && r.ts < e.ts - v.ttlSeconds * 1_000_000) continue
         if (!best) {
@@ -125,6 +136,7 @@ export function oracle(c: RandomCase): unknown[][] {
 
 /** A random case as a {@link HistoricalCase} whose expectation comes from the oracle. */
 export function toHistoricalCase(c: RandomCase, name = 'random case'): HistoricalCase {
+  const src = (v: RandomView, col: string) => (v.mapped ? `src_${col}` : col)
   const views: CaseView[] = c.views.map((v, i) => ({
     name: `v${i}`,
     entities: v.entityless ? [] : ['driver'],
@@ -134,17 +146,35 @@ export function toHistoricalCase(c: RandomCase, name = 'random case'): Historica
       { name: 'tag', valueType: 'string' },
     ],
     ttlSeconds: v.ttlSeconds,
-    timestampField: 'ts',
-    ...(v.hasCreated ? { createdTimestampColumn: 'created' } : {}),
+    timestampField: src(v, 'ts'),
+    ...(v.hasCreated ? { createdTimestampColumn: src(v, 'created') } : {}),
+    ...(v.mapped
+      ? {
+          fieldMapping: Object.fromEntries(
+            ['driver_id', 'ts', 'created', 'count', 'score', 'tag'].map((col) => [
+              `src_${col}`,
+              col,
+            ]),
+          ),
+        }
+      : {}),
     table: literalTable({
-      driver_id: ['int64', v.rows.map((r) => r.key)],
-      ts: ['timestamp', v.rows.map((r) => iso(r.ts))],
-      created: ['timestamp', v.rows.map((r) => (r.created === null ? null : iso(r.created)))],
-      count: ['int64', v.rows.map((r) => r.count)],
-      score: ['float64', v.rows.map((r) => r.score)],
-      tag: ['string', v.rows.map((r) => r.tag)],
+      [src(v, 'driver_id')]: ['int64', v.rows.map((r) => r.key)],
+      [src(v, 'ts')]: ['timestamp', v.rows.map((r) => iso(r.ts))],
+      [src(v, 'created')]: [
+        'timestamp',
+        v.rows.map((r) => (r.created === null ? null : iso(r.created))),
+      ],
+      [src(v, 'count')]: ['int64', v.rows.map((r) => r.count)],
+      [src(v, 'score')]: ['float64', v.rows.map((r) => r.score)],
+      [src(v, 'tag')]: ['string', v.rows.map((r) => r.tag)],
     }),
   }))
+  const projections = c.views.map((v, i) =>
+    v.otherKey && !v.entityless
+      ? { view: `v${i}`, name: `p${i}`, joinKeyMap: { driver_id: 'other_id' } }
+      : { view: `v${i}` },
+  )
   return {
     name,
     rule: 'randomized: every rule at once, against the naive oracle',
@@ -152,19 +182,20 @@ export function toHistoricalCase(c: RandomCase, name = 'random case'): Historica
     views,
     entityTable: literalTable({
       driver_id: ['int64', c.entityRows.map((e) => e.key)],
+      other_id: ['int64', c.entityRows.map((e) => e.other)],
       event_timestamp: ['timestamp', c.entityRows.map((e) => iso(e.ts))],
     }),
-    features: views.map((v) => ({ view: v.name })),
+    features: projections,
     fullFeatureNames: true,
     expected: {
       columns: [
         'driver_id: int64',
+        'other_id: int64',
         'event_timestamp: timestamp',
-        ...views.flatMap((v) => [
-          `${v.name}__count: int64`,
-          `${v.name}__score: float64`,
-          `${v.name}__tag: string`,
-        ]),
+        ...projections.flatMap((p) => {
+          const n = 'name' in p ? p.name : p.view
+          return [`${n}__count: int64`, `${n}__score: float64`, `${n}__tag: string`]
+        }),
       ],
       rows: oracle(c),
     },
