@@ -6,9 +6,16 @@ import { randomUUID } from 'node:crypto'
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, extname, join, matchesGlob, resolve } from 'node:path'
-import { BIGINT, type DuckDBConnection, DuckDBInstance, type DuckDBType } from '@duckdb/node-api'
+import {
+  BIGINT,
+  type DuckDBConnection,
+  DuckDBInstance,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api'
 import {
   CREATED_TS_COLUMN,
+  compilePointInTimeSql,
   EVENT_TS_COLUMN,
   type EntityTable,
   LarderError,
@@ -40,7 +47,7 @@ import {
   fileSourceKind,
   formatOfPath,
 } from './file-source.js'
-import { pointInTimeSql, ROW_COLUMN } from './pit-sql.js'
+import { duckdbDialect } from './duckdb-dialect.js'
 import { ident, isGlob, literal, type ResolvedPath, readRelation, resolvePath } from './sql.js'
 import { tableToRows } from './rows.js'
 
@@ -87,6 +94,28 @@ function fail(
     ...(hint ? { hint } : {}),
     ...(cause === undefined ? {} : { cause }),
   })
+}
+
+/** Name of the entity-row-order column given to the compiler. */
+const ROW_COLUMN = '__larder_row'
+
+/** The feature output columns of a plan, in output order, with their value types. */
+function plannedFeatures(plan: RetrievalPlan): OutputColumn[] {
+  const types = new Map<string, ValueTypeName>()
+  for (const view of plan.views) for (const f of view.features) types.set(f.outputName, f.valueType)
+  const out: OutputColumn[] = []
+  for (const name of plan.outputColumns) {
+    const valueType = types.get(name)
+    if (valueType) out.push({ name, valueType })
+  }
+  return out
+}
+
+/** `* REPLACE (CAST(c AS TIMESTAMPTZ) AS c, ...)` for the given columns. */
+function asTimestamps(columns: ReadonlyArray<string | undefined>): string {
+  const present = columns.filter((c): c is string => c !== undefined)
+  if (present.length === 0) return '*'
+  return `* REPLACE (${present.map((c) => `CAST(${ident(c)} AS TIMESTAMPTZ) AS ${ident(c)}`).join(', ')})`
 }
 
 function messageOf(err: unknown): string {
@@ -362,11 +391,14 @@ export class FileOfflineStore extends OfflineStoreBase {
     sources: Map<string, SourceRead>,
   ): Promise<RetrievalJob> {
     const tableName = `__larder_entity_${randomUUID().replaceAll('-', '')}`
+    const entityTs = asTimestamps([plan.entityTimestampColumn])
+    const rowSelect = (from: string) =>
+      `SELECT ${entityTs}, rowid AS ${ident(ROW_COLUMN)} FROM ${from}`
     let entityRelation: string
     let entityColumns: OutputColumn[]
     if (entityTable.kind === 'arrow') {
       entityColumns = await loadArrowTable(connection, tableName, entityTable.table, 'entity table')
-      entityRelation = `(SELECT *, rowid AS ${ident(ROW_COLUMN)} FROM temp.main.${ident(tableName)})`
+      entityRelation = rowSelect(`temp.main.${ident(tableName)}`)
     } else {
       const resolved = await this.#entityPath(entityTable)
       const described = await this.#describe(
@@ -382,12 +414,12 @@ export class FileOfflineStore extends OfflineStoreBase {
       if (entityTable.format === 'parquet' && resolved.shape === 'file') {
         // One Parquet file: its row numbers give the input order without a copy.
         const relation = readRelation(resolved, 'parquet', { fileRowNumber: true })
-        entityRelation = `(SELECT * EXCLUDE ("file_row_number"), "file_row_number" AS ${ident(ROW_COLUMN)} FROM ${relation})`
+        entityRelation = `SELECT ${entityTs.replace('*', '* EXCLUDE ("file_row_number")')}, "file_row_number" AS ${ident(ROW_COLUMN)} FROM ${relation}`
       } else {
         await connection.run(
           `CREATE OR REPLACE TEMP TABLE ${ident(tableName)} AS SELECT * FROM ${readRelation(resolved, entityTable.format)}`,
         )
-        entityRelation = `(SELECT *, rowid AS ${ident(ROW_COLUMN)} FROM temp.main.${ident(tableName)})`
+        entityRelation = rowSelect(`temp.main.${ident(tableName)}`)
       }
     }
     const known = new Set(entityColumns.map((c) => c.name))
@@ -403,11 +435,25 @@ export class FileOfflineStore extends OfflineStoreBase {
         )
       }
     }
-    const { sql, features } = pointInTimeSql(plan, {
-      entityRelation,
-      sourceRelation: (view) => sources.get(view.projectionName)!.relation,
-    })
-    const ordered = `${sql} ORDER BY ${ident(ROW_COLUMN)}`
+    // Core's SQL compiler with the DuckDB dialect (native ASOF JOIN): the same query shape
+    // the warehouse backends run, ordered by entity row.
+    const compiled = compilePointInTimeSql(
+      plan,
+      {
+        entity: { sql: entityRelation, rowNumberColumn: ROW_COLUMN },
+        sources: (view) => {
+          // Every timestamp unit (and DATE) compares as TIMESTAMPTZ, microseconds, UTC.
+          const read = sources.get(view.projectionName)!
+          return {
+            sql: `SELECT ${asTimestamps([read.spec.timestampField, read.spec.createdTimestampColumn])} FROM ${read.relation}`,
+          }
+        },
+      },
+      duckdbDialect,
+    )
+    const sql = compiled.sql
+    const params = compiled.params as DuckDBValue[]
+    const features = plannedFeatures(plan)
     const entityTypes = new Map(entityColumns.map((c) => [c.name, c.valueType]))
     const run = async <T>(what: string, body: () => Promise<T>): Promise<T> => {
       try {
@@ -438,8 +484,9 @@ export class FileOfflineStore extends OfflineStoreBase {
           selected.push(f)
           exprs.push(readExpression(`q.${ident(f.name)}`, f.valueType))
         }
-        const query = `SELECT ${exprs.length ? exprs.join(', ') : '1'} FROM (${sql}) AS q ORDER BY q.${ident(ROW_COLUMN)}`
-        const result = await connection.stream(query)
+        // A projection of the ordered query keeps its order.
+        const query = `SELECT ${exprs.length ? exprs.join(', ') : '1'} FROM (${sql}) AS q`
+        const result = await connection.stream(query, params)
         const joined = await resultTable(result, selected)
         if (!arrowInput) return joined
         // Entity columns come back exactly as they were given, features from DuckDB.
@@ -458,20 +505,14 @@ export class FileOfflineStore extends OfflineStoreBase {
         run(`writing ${path}`, async () => {
           const target = resolve(path)
           const temp = join(dirname(target), `.${basename(target)}.${randomUUID()}.tmp`)
-          const cols = [
-            ...plan.entityColumns.map((c) => ident(c)),
-            ...features.map((f) => ident(f.name)),
-          ]
           try {
-            await connection.run(
-              `COPY (SELECT ${cols.join(', ')} FROM (${ordered})) TO ${literal(temp)} (FORMAT parquet)`,
-            )
+            await connection.run(`COPY (${sql}) TO ${literal(temp)} (FORMAT parquet)`, params)
             await rename(temp, target)
           } finally {
             await rm(temp, { force: true })
           }
         }),
-      toSql: () => ordered,
+      toSql: () => sql,
     }
   }
 
