@@ -66,6 +66,12 @@ export interface RedisOnlineStoreOptions {
    */
   batchSize?: number
   /**
+   * Keys per call of the write script on a standalone or Sentinel server (each key is still
+   * checked and written atomically; on Cluster it is always 1).
+   * @default 100
+   */
+  keysPerScript?: number
+  /**
    * How long the first connection may take before the store gives up, in milliseconds.
    * @default 5000
    */
@@ -73,6 +79,12 @@ export interface RedisOnlineStoreOptions {
 }
 
 const UINT32 = 4
+
+/** One call of the write script: its keys, then its arguments. */
+interface WriteCall {
+  numKeys: number
+  args: Array<string | Buffer>
+}
 
 /** A view's field names and feature types, cached per view. */
 interface ViewFields {
@@ -149,6 +161,7 @@ export class RedisOnlineStore extends OnlineStoreBase {
   readonly target: string
   private readonly options: RedisOnlineStoreOptions
   private readonly batchSize: number
+  private readonly keysPerCall: number
   private readonly ttl: string
   private client: Redis | Cluster | undefined
   private readonly ownsClient: boolean
@@ -166,6 +179,7 @@ export class RedisOnlineStore extends OnlineStoreBase {
     super()
     this.options = options
     this.batchSize = Math.max(1, options.batchSize ?? 1000)
+    this.keysPerCall = Math.max(1, options.keysPerScript ?? 100)
     const ttl = options.keyTtlSeconds
     if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 0)) {
       throw new LarderError(
@@ -359,43 +373,48 @@ export class RedisOnlineStore extends OnlineStoreBase {
     })
     const names = features.map((f) => this.field(vf, view.name, f))
     const client = await this.ready()
+    // Standalone and Sentinel: many keys per script call (fewer commands, same per-key
+    // atomicity). Cluster: one key per call, as keys of one call must share a slot.
+    const perCall = client instanceof Cluster ? 1 : Math.min(this.keysPerCall, this.batchSize)
+    const head: Array<string | Buffer> = [view.name, this.ttl, String(features.length), ...names]
     const w = new ProtoWriter(1 << 16)
     let written = 0
     let pending: Promise<number> | undefined
     try {
       for (let start = 0; start < rows.length; start += this.batchSize) {
-        const batch: Array<Array<string | Buffer>> = []
+        const calls: WriteCall[] = []
         const end = Math.min(rows.length, start + this.batchSize)
-        for (let i = start; i < end; i++) {
-          const row = rows[i]!
-          w.reset()
-          encodeTimestamp(w, row.eventTs)
-          const tsEnd = w.pos
-          if (row.createdTs !== null) encodeTimestamp(w, row.createdTs)
-          const createdEnd = w.pos
-          const bounds: number[] = []
-          for (let j = 0; j < features.length; j++) {
-            encodeValue(w, types[j]!, row.values[j] ?? null, features[j])
-            bounds.push(w.pos)
+        for (let from = start; from < end; from += perCall) {
+          const to = Math.min(end, from + perCall)
+          const keys: Buffer[] = []
+          const argv: Array<string | Buffer> = [...head]
+          for (let i = from; i < to; i++) {
+            const row = rows[i]!
+            keys.push(this.redisKey(row.key))
+            w.reset()
+            encodeTimestamp(w, row.eventTs)
+            const tsEnd = w.pos
+            if (row.createdTs !== null) encodeTimestamp(w, row.createdTs)
+            const createdEnd = w.pos
+            const bounds: number[] = []
+            for (let j = 0; j < features.length; j++) {
+              encodeValue(w, types[j]!, row.values[j] ?? null, features[j])
+              bounds.push(w.pos)
+            }
+            // One copy of the row's encoded bytes; the arguments are views into it.
+            const bytes = Buffer.from(w.buf.subarray(0, w.pos))
+            argv.push(bytes.subarray(0, tsEnd))
+            argv.push(row.createdTs === null ? '' : bytes.subarray(tsEnd, createdEnd))
+            let at = createdEnd
+            for (let j = 0; j < features.length; j++) {
+              argv.push(bytes.subarray(at, bounds[j]!))
+              at = bounds[j]!
+            }
           }
-          // One copy of the encoded bytes per row; the arguments are views into it.
-          const bytes = Buffer.from(w.buf.subarray(0, w.pos))
-          const args: Array<string | Buffer> = [
-            this.redisKey(row.key),
-            view.name,
-            bytes.subarray(0, tsEnd),
-            row.createdTs === null ? '' : bytes.subarray(tsEnd, createdEnd),
-            this.ttl,
-          ]
-          let from = createdEnd
-          for (let j = 0; j < features.length; j++) {
-            args.push(names[j]!, bytes.subarray(from, bounds[j]!))
-            from = bounds[j]!
-          }
-          batch.push(args)
+          calls.push({ numKeys: keys.length, args: [...keys, ...argv] })
         }
         // Keep one pipeline in flight while the next one is encoded.
-        const sent = this.runWrites(client, batch)
+        const sent = this.runWrites(client, calls)
         if (pending) written += await pending
         pending = sent
       }
@@ -408,30 +427,27 @@ export class RedisOnlineStore extends OnlineStoreBase {
   }
 
   /** Runs write scripts in one pipeline; re-sends those that met NOSCRIPT with EVAL. */
-  private async runWrites(
-    client: Redis | Cluster,
-    batch: Array<Array<string | Buffer>>,
-  ): Promise<number> {
+  private async runWrites(client: Redis | Cluster, batch: WriteCall[]): Promise<number> {
     const pipe = client.pipeline()
-    for (const args of batch) pipe.evalsha(this.writeSha, 1, ...args)
+    for (const c of batch) pipe.evalsha(this.writeSha, c.numKeys, ...c.args)
     const results = (await pipe.exec()) ?? []
     let written = 0
-    let retry: Array<Array<string | Buffer>> | undefined
+    let retry: WriteCall[] | undefined
     for (let i = 0; i < results.length; i++) {
       const [err, value] = results[i] ?? [new Error('no reply'), null]
       if (err) {
         if (!String(err.message).startsWith('NOSCRIPT')) throw err
         retry ??= []
         retry.push(batch[i]!)
-      } else if (value === 1) written++
+      } else written += Number(value)
     }
     if (retry) {
       // The script cache was flushed (or this is a new node): EVAL loads it again.
       const again = client.pipeline()
-      for (const args of retry) again.eval(WRITE_SCRIPT, 1, ...args)
+      for (const c of retry) again.eval(WRITE_SCRIPT, c.numKeys, ...c.args)
       for (const [err, value] of (await again.exec()) ?? []) {
         if (err) throw err
-        if (value === 1) written++
+        written += Number(value)
       }
     }
     return written

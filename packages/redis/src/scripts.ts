@@ -50,46 +50,65 @@ end
 `
 
 /**
- * The write rule, atomically per key. KEYS[1] = the entity's hash. ARGV: view name, event
- * Timestamp bytes, created Timestamp bytes ('' = null), TTL seconds (0 = none), then
- * field/value pairs. Writes `_ts:<view>`, `_created_ts:<view>` and the fields when the row
- * wins (greater event time, or equal and greater created time; a null created time loses
- * and a full tie keeps the stored row). Returns 1 when written, 0 otherwise.
+ * The write rule, atomically per key, for one or more keys of one view. KEYS: the entities'
+ * hashes. ARGV: view name, TTL seconds (0 = none), F (number of features), the F feature
+ * fields, then per key: event Timestamp bytes, created Timestamp bytes ('' = null) and F
+ * values. Each key gets `_ts:<view>`, `_created_ts:<view>` and the fields when its row wins
+ * (greater event time, or equal and greater created time; a null created time loses and a
+ * full tie keeps the stored row). Keys are handled in order, so a key given twice ends with
+ * the winner of the two. Returns how many rows were written.
  */
 export const WRITE_SCRIPT = `${DECODE_TIMESTAMP}
-local key = KEYS[1]
-local tsField = '_ts:' .. ARGV[1]
-local createdField = '_created_ts:' .. ARGV[1]
-local new = ARGV[2]
-local created = ARGV[3]
-local old = redis.call('HGET', key, tsField)
-if old then
-  local s1, n1 = ts(new)
-  local s0, n0 = ts(old)
-  if s1 < s0 or (s1 == s0 and n1 < n0) then return 0 end
-  if s1 == s0 and n1 == n0 then
-    if created == '' then return 0 end
-    local oldCreated = redis.call('HGET', key, createdField)
-    if oldCreated then
-      local c1, cn1 = ts(created)
-      local c0, cn0 = ts(oldCreated)
-      if c1 < c0 or (c1 == c0 and cn1 <= cn0) then return 0 end
+local view = ARGV[1]
+local tsField = '_ts:' .. view
+local createdField = '_created_ts:' .. view
+local ttl = tonumber(ARGV[2])
+local nf = tonumber(ARGV[3])
+local stride = 2 + nf
+local base = 4 + nf
+local written = 0
+for k = 1, #KEYS do
+  local key = KEYS[k]
+  local o = base + (k - 1) * stride
+  local new = ARGV[o]
+  local created = ARGV[o + 1]
+  local wins = true
+  local old = redis.call('HGET', key, tsField)
+  if old then
+    local s1, n1 = ts(new)
+    local s0, n0 = ts(old)
+    if s1 < s0 or (s1 == s0 and n1 < n0) then
+      wins = false
+    elseif s1 == s0 and n1 == n0 then
+      if created == '' then
+        wins = false
+      else
+        local oldCreated = redis.call('HGET', key, createdField)
+        if oldCreated then
+          local c1, cn1 = ts(created)
+          local c0, cn0 = ts(oldCreated)
+          if c1 < c0 or (c1 == c0 and cn1 <= cn0) then wins = false end
+        end
+      end
     end
   end
+  if wins then
+    local args = { tsField, new }
+    for j = 1, nf do
+      args[2 * j + 1] = ARGV[3 + j]
+      args[2 * j + 2] = ARGV[o + 1 + j]
+    end
+    if created ~= '' then
+      args[#args + 1] = createdField
+      args[#args + 1] = created
+    end
+    redis.call('HSET', key, unpack(args))
+    if created == '' then redis.call('HDEL', key, createdField) end
+    if ttl > 0 then redis.call('EXPIRE', key, ttl) end
+    written = written + 1
+  end
 end
-if #ARGV >= 6 then
-  redis.call('HSET', key, tsField, new, unpack(ARGV, 5))
-else
-  redis.call('HSET', key, tsField, new)
-end
-if created == '' then
-  redis.call('HDEL', key, createdField)
-else
-  redis.call('HSET', key, createdField, created)
-end
-local ttl = tonumber(ARGV[4])
-if ttl and ttl > 0 then redis.call('EXPIRE', key, ttl) end
-return 1
+return written
 `
 
 /**
