@@ -372,6 +372,33 @@ export class FileOfflineStore extends OfflineStoreBase {
     const sources = new Map<string, SourceRead>()
     for (const view of plan.views) {
       const read = await this.#sourceRead(view.view.source)
+      // Every column the join reads must be there: checked on the files' metadata, before
+      // any data is read.
+      const schema = await this.#describe(
+        read.relation,
+        `source '${read.spec.name}'`,
+        read.resolved.path,
+        read.spec.format,
+      )
+      const present = new Set(schema.map((c) => c.name))
+      const needed: Array<[string, string]> = [
+        ...view.joinKeys.map((k): [string, string] => ['join key', k.name]),
+        ['timestamp column', view.timestampColumn],
+        ...(view.createdTimestampColumn === undefined
+          ? []
+          : [['created timestamp column', view.createdTimestampColumn] as [string, string]]),
+        ...view.features.map((f): [string, string] => ['feature', f.feature]),
+      ]
+      for (const [role, name] of needed) {
+        const column = sourceColumn(read.spec, name)
+        if (!present.has(column)) {
+          throw fail(
+            'SCHEMA_MISMATCH',
+            `source '${read.spec.name}' (${read.resolved.path}) has no column '${column}', the ${role} '${name}' of view '${view.projectionName}'`,
+            `its columns are ${[...present].join(', ')}`,
+          )
+        }
+      }
       sources.set(view.projectionName, read)
     }
     const connection = await this.connect()

@@ -718,3 +718,33 @@ describe('FileOfflineStore value types', () => {
     }
   })
 })
+
+describe('FileOfflineStore retrieval errors', () => {
+  it('names a feature column missing from the source before reading data', async () => {
+    const s = store(FIXTURES)
+    try {
+      const source = fileSource({
+        name: 'driver_stats',
+        path: 'driver_stats.parquet',
+        timestampField: 'event_timestamp',
+      })
+      const plan = planHistoricalRetrieval({
+        features: ['v:nope'],
+        views: new Map([['v', view('v', source, { nope: 'int64' })]]),
+        entities,
+        entityColumns: [
+          { name: 'driver_id', valueType: 'int64' },
+          { name: 'event_timestamp', valueType: 'timestamp' },
+        ],
+      })
+      const entity = entityTable([1001n], ['2024-08-26T12:00:00Z'])
+      const err = await rejection(s.getHistoricalFeatures({ kind: 'arrow', table: entity }, plan))
+      expect(err.code).toBe('SCHEMA_MISMATCH')
+      expect(err.message).toMatch(
+        /source 'driver_stats' \(.*driver_stats\.parquet\) has no column 'nope', the feature 'nope' of view 'v'/,
+      )
+    } finally {
+      await s.close()
+    }
+  })
+})
