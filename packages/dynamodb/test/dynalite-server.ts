@@ -3,11 +3,43 @@
  * that the SDK only ever talks to it: explicit endpoint, region and dummy credentials (no
  * instance-metadata probe), plain HTTP/1.1 handler.
  */
-import type { AddressInfo } from 'node:net'
+import { type AddressInfo, Socket } from 'node:net'
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import dynalite from 'dynalite'
+import { afterAll, expect } from 'vitest'
 import { type DynamodbOnlineStoreOptions, dynamodbOnlineStore } from '../src/index.js'
+
+/**
+ * Guard: any socket to another host than loopback fails the test run loudly (the SDK must
+ * never reach AWS or the instance-metadata address 169.254.169.254 from these tests).
+ */
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1'])
+/** Hosts the code under test tried to reach (the SDK may wrap the thrown error). */
+export const foreignConnections: string[] = []
+const realConnect = Socket.prototype.connect
+Socket.prototype.connect = function guardedConnect(this: Socket, ...args: unknown[]) {
+  // net.createConnection() passes its normalized arguments as one array.
+  if (Array.isArray(args[0])) args = args[0] as unknown[]
+  const first = args[0]
+  const host =
+    typeof first === 'object' && first !== null
+      ? (first as { host?: string; path?: string | null }).path == null
+        ? ((first as { host?: string }).host ?? 'localhost')
+        : '127.0.0.1'
+      : typeof first === 'number' || (typeof first === 'string' && /^\d+$/.test(first))
+        ? (args[1] as string | undefined)
+        : '127.0.0.1' // a Unix socket path
+  if (host !== undefined && typeof host === 'string' && !LOOPBACK.has(host)) {
+    foreignConnections.push(host)
+    throw new Error(`test tried to connect to ${host}: only 127.0.0.1 is allowed`)
+  }
+  return (realConnect as (...a: unknown[]) => Socket).apply(this, args)
+} as typeof Socket.prototype.connect
+
+afterAll(() => {
+  expect(foreignConnections, 'connections to hosts other than loopback').toEqual([])
+})
 
 export interface LocalDynamo {
   endpoint: string

@@ -7,6 +7,7 @@ import {
   BatchWriteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
+  ListTablesCommand,
   ProvisionedThroughputExceededException,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb'
@@ -28,6 +29,7 @@ import {
   EVENT_TS,
 } from '../src/index.js'
 import {
+  foreignConnections,
   LOCAL_CREDENTIALS,
   type LocalDynamo,
   localStore,
@@ -536,10 +538,13 @@ describe('errors', () => {
       AWS_REGION: process.env.AWS_REGION,
       AWS_DEFAULT_REGION: process.env.AWS_DEFAULT_REGION,
       AWS_CONFIG_FILE: process.env.AWS_CONFIG_FILE,
+      AWS_EC2_METADATA_DISABLED: process.env.AWS_EC2_METADATA_DISABLED,
     }
     delete process.env.AWS_REGION
     delete process.env.AWS_DEFAULT_REGION
     process.env.AWS_CONFIG_FILE = '/nonexistent/aws-config'
+    // Else the SDK asks the instance metadata service (169.254.169.254) for a region.
+    process.env.AWS_EC2_METADATA_DISABLED = 'true'
     try {
       const store = dynamodbOnlineStore({
         endpoint: local.endpoint,
@@ -600,6 +605,21 @@ describe('lifecycle', () => {
     await expect(store.read(other, [driverKey(1)], ['x'])).rejects.toThrow(/does not exist/)
     await store.teardown([stats])
     await expect(store.read(stats, [driverKey(1)], FEATURES)).rejects.toThrow(/does not exist/)
+    await store.close()
+  })
+})
+
+describe('test isolation', () => {
+  test('the socket guard of these tests catches any host but loopback', async () => {
+    const store = dynamodbOnlineStore({
+      endpoint: 'http://10.255.255.1:80',
+      region: 'us-east-1',
+      credentials: LOCAL_CREDENTIALS,
+      clientConfig: { maxAttempts: 1 },
+    })
+    await expect(store.client.send(new ListTablesCommand({}))).rejects.toThrow()
+    expect(foreignConnections).toEqual(['10.255.255.1'])
+    foreignConnections.length = 0
     await store.close()
   })
 })
