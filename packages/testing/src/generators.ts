@@ -47,7 +47,7 @@ export interface FeatureTableOptions {
   spreadSeconds?: number
   /** Timestamps are whole multiples of this many seconds (coarse = many ties). @default 0 (micros) */
   granularitySeconds?: number
-  /** Adds a `created` column (event ts + 0..60 s). @default true */
+  /** Adds a `created` column (event ts + 0..60 s + the row number in micros). @default true */
   created?: boolean
   /** Fraction of feature values that are null. @default 0 */
   nullRate?: number
@@ -152,7 +152,8 @@ export function generateFeatureTable(options: FeatureTableOptions): arrow.Table 
     let t = Math.floor(rng.next() * spread)
     if (gran > 0) t = Math.floor(t / gran) * gran
     ts[i] = start + t
-    created[i] = (ts[i] as number) + Math.floor(rng.next() * 60) * 1e6
+    // + i micros: two distinct rows never fully tie (only exact duplicates do).
+    created[i] = (ts[i] as number) + Math.floor(rng.next() * 60) * 1e6 + (i % 1_000_000)
   }
   for (let i = 0; i < n; i++) {
     const j = src[i] as number
