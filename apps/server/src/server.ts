@@ -9,6 +9,7 @@ import {
   type FeatureStore,
   formatTime,
   jsonValue,
+  LarderError,
   type OnlineFeaturesResponse,
   type OnlineStore,
 } from '@larder/core'
@@ -114,10 +115,20 @@ export interface FeatureServer {
 }
 
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
+/** `Authorization: Bearer <token>` (the scheme is case-insensitive). */
+const BEARER = /^bearer +(\S+) *$/i
 
-function pem(value: string | Buffer): string | Buffer {
-  if (Buffer.isBuffer(value)) return value
-  return value.includes('-----BEGIN') ? value : readFileSync(value)
+function pem(value: string | Buffer, what: 'key' | 'cert'): string | Buffer {
+  if (Buffer.isBuffer(value) || value.includes('-----BEGIN')) return value
+  try {
+    return readFileSync(value)
+  } catch (err) {
+    throw new LarderError(
+      'INVALID_CONFIG',
+      `tls.${what} is neither PEM text nor a readable file: ${value}`,
+      { component: 'server', cause: err },
+    )
+  }
 }
 
 function digest(token: string): Buffer {
@@ -212,7 +223,7 @@ export async function createFeatureServer(
       ? undefined
       : (options.logger ?? pino({ level: process.env.LARDER_LOG_LEVEL ?? 'info' }))
   const https = options.tls
-    ? { https: { key: pem(options.tls.key), cert: pem(options.tls.cert) } }
+    ? { https: { key: pem(options.tls.key, 'key'), cert: pem(options.tls.cert, 'cert') } }
     : {}
   const app = Fastify({
     ...https,
@@ -242,7 +253,7 @@ export async function createFeatureServer(
     reply.header('x-request-id', request.id)
     if (!tokenDigest || request.url === '/health' || request.url.startsWith('/health?')) return
     const header = request.headers.authorization
-    const given = typeof header === 'string' && header.startsWith('Bearer ') ? header.slice(7) : ''
+    const given = (typeof header === 'string' && BEARER.exec(header)?.[1]) || ''
     if (!given || !timingSafeEqual(digest(given), tokenDigest)) {
       reply.header('www-authenticate', 'Bearer')
       throw new HttpError(
@@ -415,6 +426,7 @@ export async function createFeatureServer(
   } catch (err) {
     clearInterval(timer)
     restoreReads()
+    await app.close()
     throw err
   }
   const address = app.server.address() as AddressInfo

@@ -682,6 +682,24 @@ describe('operations', () => {
 })
 
 describe('safety', () => {
+  test('a TLS file that cannot be read is INVALID_CONFIG naming the option', async () => {
+    await expect(
+      createFeatureServer(openStore(dir), {
+        port: 0,
+        logger: false,
+        tls: { key: join(dir, 'missing-key.pem'), cert: '-----BEGIN CERTIFICATE-----' },
+        closeStore: false,
+      }),
+    ).rejects.toThrow(/tls\.key is neither PEM text nor a readable file/)
+  })
+
+  test('a port in use is an error, and nothing is left running', async () => {
+    const port = Number(new URL(server.url).port)
+    const s2 = openStore(dir)
+    await expect(createFeatureServer(s2, { port, logger: false })).rejects.toThrow(/EADDRINUSE/)
+    await s2.close()
+  })
+
   test('binds 127.0.0.1 by default', async () => {
     const s2 = openStore(dir)
     const srv = await createFeatureServer(s2, { port: 0, logger: false })
@@ -715,6 +733,16 @@ describe('safety', () => {
       )
       const ok = await post(srv, '/get-online-features', body, { authorization: 'Bearer s3cret' })
       expect(ok.status).toBe(200)
+      const lower = await post(srv, '/get-online-features', body, {
+        authorization: 'bearer s3cret',
+      })
+      expect(lower.status).toBe(200)
+      expectError(
+        await post(srv, '/get-online-features', body, { authorization: 'Basic czNjcmV0' }),
+        401,
+        'UNAUTHORIZED',
+        /Bearer/,
+      )
       expect((await call(srv, 'GET', '/health')).status).toBe(200)
     } finally {
       await srv.close()
