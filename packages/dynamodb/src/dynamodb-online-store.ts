@@ -157,6 +157,8 @@ interface DedupedRow {
   row: OnlineRow
   /** Position in the caller's rows, for error messages. */
   index: number
+  /** The row's feature attributes (filled before anything is sent). */
+  attributes: Record<string, AttributeValue>
 }
 
 /** A string key of a serialized entity key (Map key). */
@@ -532,36 +534,30 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
     rows.forEach((row, index) => {
       const k = keyString(row.key)
       const seen = byKey.get(k)
-      if (!seen || winsAgainst(row, seen.row)) byKey.set(k, { row, index })
+      if (!seen || winsAgainst(row, seen.row)) byKey.set(k, { row, index, attributes: {} })
     })
     const unique = [...byKey.values()]
-    const encode = (d: DedupedRow): Record<string, AttributeValue> => {
-      const out: Record<string, AttributeValue> = {}
+    // Every value is encoded before anything is sent: a bad value writes nothing.
+    for (const d of unique) {
       for (let i = 0; i < features.length; i++) {
         try {
-          out[features[i] as string] = (encoders[i] as Encoder)(d.row.values[i] ?? null)
+          d.attributes[features[i] as string] = (encoders[i] as Encoder)(d.row.values[i] ?? null)
         } catch (err) {
           if (!(err instanceof ValueError)) throw err
           throw new LarderError(
             'INVALID_INPUT',
             `row ${d.index} of the write to '${view.name}': feature '${features[i]}' (${plan.types.get(features[i] as string)}): ${err.message}`,
-            { component: COMPONENT },
+            { component: COMPONENT, hint: 'nothing of this write was stored' },
           )
         }
       }
-      return out
     }
     return this.#writeMode === 'conditional'
-      ? this.#writeConditional(plan, features, unique, encode)
-      : this.#writeCheckThenBatch(plan, view, features, unique, encode)
+      ? this.#writeConditional(plan, features, unique)
+      : this.#writeCheckThenBatch(plan, view, features, unique)
   }
 
-  async #writeConditional(
-    plan: ViewPlan,
-    features: string[],
-    rows: DedupedRow[],
-    encode: (d: DedupedRow) => Record<string, AttributeValue>,
-  ): Promise<number> {
+  async #writeConditional(plan: ViewPlan, features: string[], rows: DedupedRow[]): Promise<number> {
     const names: Record<string, string> = { '#k': ENTITY_ID, '#e': EVENT_TS, '#c': CREATED_TS }
     const sets = ['#e = :e']
     features.forEach((f, i) => {
@@ -589,7 +585,7 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
       )
     }
     const results = await mapConcurrent(candidates, this.#concurrency, async (d) => {
-      const encoded = encode(d)
+      const encoded = d.attributes
       const values: Record<string, AttributeValue> = { ':e': { N: d.row.eventTs.toString() } }
       features.forEach((_, i) => {
         values[`:v${i}`] = encoded[features[i] as string] as AttributeValue
@@ -626,7 +622,6 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
     view: FeatureViewSpec,
     features: string[],
     rows: DedupedRow[],
-    encode: (d: DedupedRow) => Record<string, AttributeValue>,
   ): Promise<number> {
     // A write of a subset of the features keeps the others, as conditional writes do: read
     // whole items then, else only the timestamps.
@@ -642,7 +637,7 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
       const item = stored.get(keyString(d.row.key))
       if (!winsAgainst(d.row, storedStamps(item))) continue
       const next: Record<string, AttributeValue> = { ...(partial ? item : undefined) }
-      Object.assign(next, encode(d))
+      Object.assign(next, d.attributes)
       next[ENTITY_ID] = { B: d.row.key }
       next[EVENT_TS] = { N: d.row.eventTs.toString() }
       if (d.row.createdTs === null) delete next[CREATED_TS]

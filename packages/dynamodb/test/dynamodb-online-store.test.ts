@@ -107,7 +107,9 @@ describe('the write rule under concurrent writers', () => {
   }
 
   for (const precheck of [true, false])
-    test(`two stores writing interleaved older and newer rows: the newest always wins (precheck ${precheck})`, async () => {
+    test(`two stores writing interleaved older and newer rows: the newest always wins (precheck ${precheck})`, {
+      timeout: 60_000,
+    }, async () => {
       const project = `race_${precheck}_${Date.now().toString(36)}`
       const a = await open({ precheck }, [stats], project)
       const b = await open({ precheck }, [stats], project)
@@ -207,13 +209,19 @@ describe('writes', () => {
     client.destroy()
   })
 
-  test('a value of the wrong type is an INVALID_INPUT error naming the feature', async () => {
+  test('a value of the wrong type is an INVALID_INPUT error naming the feature; nothing is written', async () => {
     const store = await open()
     const err = await store
-      .writeBatch(stats, FEATURES, [row(driverKey(1), [0.1, 'not an int', 'a'], T0)])
+      .writeBatch(stats, FEATURES, [
+        row(driverKey(2), [0.2, 2n, 'fine'], T0),
+        row(driverKey(1), [0.1, 'not an int', 'a'], T0),
+      ])
       .catch((e: unknown) => e)
     expect(isLarderError(err, 'INVALID_INPUT')).toBe(true)
-    expect((err as Error).message).toMatch(/\[larder\] \[dynamodb\].*'trips' \(int64\)/)
+    expect((err as Error).message).toMatch(
+      /\[larder\] \[dynamodb\] row 1 of the write to 'driver_stats': feature 'trips' \(int64\)/,
+    )
+    expect(await store.read(stats, [driverKey(2)], FEATURES)).toEqual([undefined])
     await store.teardown([stats])
     await store.close()
   })
