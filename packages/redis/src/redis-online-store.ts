@@ -93,6 +93,59 @@ interface ViewFields {
   types: Map<string, ValueTypeName>
 }
 
+/** One command: its name and arguments. */
+type Command = [name: string, ...args: Array<string | Buffer | number>]
+
+/**
+ * Sends commands and returns `[error, reply]` per command, in order, replies as Buffers.
+ * Standalone/Sentinel: one pipeline. Cluster: commands one by one, all in flight at once
+ * (an ioredis pipeline must stay on one node there).
+ */
+async function send(
+  client: Redis | Cluster,
+  commands: Command[],
+): Promise<Array<[Error | null, unknown]>> {
+  if (client instanceof Cluster) {
+    return Promise.all(
+      commands.map(([name, ...args]) =>
+        clusterCall(client, name, args).then(
+          (reply): [Error | null, unknown] => [null, reply],
+          (err: Error): [Error | null, unknown] => [err, null],
+        ),
+      ),
+    )
+  }
+  const pipe = client.pipeline()
+  for (const [name, ...args] of commands) pipe.callBuffer(name, ...args)
+  return ((await pipe.exec()) ?? []) as Array<[Error | null, unknown]>
+}
+
+/**
+ * One command on a Cluster through its named method: ioredis 6 auto-pipelining drops the
+ * command name of `callBuffer`, so the generic form cannot be used there.
+ */
+function clusterCall(
+  client: Cluster,
+  name: string,
+  args: Array<string | Buffer | number>,
+): Promise<unknown> {
+  const [first, second, ...rest] = args
+  switch (name) {
+    case 'EVALSHA':
+      return client.evalsha(first as string, second as number, ...rest)
+    case 'EVAL':
+      return client.eval(first as string, second as number, ...rest)
+    case 'HMGET':
+      return client.hmgetBuffer(first as Buffer, ...(args.slice(1) as Buffer[]))
+    default:
+      return client.callBuffer(name, ...args)
+  }
+}
+
+function isNoScript(err: Error | null | undefined): boolean {
+  return err !== null && err !== undefined && String(err.message).startsWith('NOSCRIPT')
+}
+
 function sha1(text: string): string {
   return createHash('sha1').update(text).digest('hex')
 }
@@ -244,6 +297,9 @@ export class RedisOnlineStore extends OnlineStoreBase {
       const { retryStrategy: _ignored, ...redisOptions } = common
       return new Cluster(o.cluster, {
         lazyConnect: true,
+        // Not auto-pipelining: ioredis 6 computes its slot from the key as a UTF-8 string,
+        // which is wrong for binary keys like ours.
+        enableAutoPipelining: false,
         clusterRetryStrategy: retry,
         redisOptions,
       })
@@ -426,26 +482,26 @@ export class RedisOnlineStore extends OnlineStoreBase {
     return written
   }
 
-  /** Runs write scripts in one pipeline; re-sends those that met NOSCRIPT with EVAL. */
+  /** Runs write script calls; re-sends those that met NOSCRIPT with EVAL. */
   private async runWrites(client: Redis | Cluster, batch: WriteCall[]): Promise<number> {
-    const pipe = client.pipeline()
-    for (const c of batch) pipe.evalsha(this.writeSha, c.numKeys, ...c.args)
-    const results = (await pipe.exec()) ?? []
+    const results = await send(
+      client,
+      batch.map((c): Command => ['EVALSHA', this.writeSha, c.numKeys, ...c.args]),
+    )
     let written = 0
-    let retry: WriteCall[] | undefined
-    for (let i = 0; i < results.length; i++) {
-      const [err, value] = results[i] ?? [new Error('no reply'), null]
-      if (err) {
-        if (!String(err.message).startsWith('NOSCRIPT')) throw err
-        retry ??= []
-        retry.push(batch[i]!)
-      } else written += Number(value)
-    }
-    if (retry) {
-      // The script cache was flushed (or this is a new node): EVAL loads it again.
-      const again = client.pipeline()
-      for (const c of retry) again.eval(WRITE_SCRIPT, c.numKeys, ...c.args)
-      for (const [err, value] of (await again.exec()) ?? []) {
+    const retry: WriteCall[] = []
+    results.forEach(([err, value], i) => {
+      if (isNoScript(err)) retry.push(batch[i]!)
+      else if (err) throw err
+      else written += Number(value)
+    })
+    if (retry.length > 0) {
+      // The script cache was flushed (or this is a new node): EVAL caches it again.
+      const again = await send(
+        client,
+        retry.map((c): Command => ['EVAL', WRITE_SCRIPT, c.numKeys, ...c.args]),
+      )
+      for (const [err, value] of again) {
         if (err) throw err
         written += Number(value)
       }
@@ -463,17 +519,18 @@ export class RedisOnlineStore extends OnlineStoreBase {
     const fields = [vf.tsField, ...features.map((f) => this.field(vf, view.name, f))]
     const types = features.map((f) => vf.types.get(f))
     const client = await this.ready()
-    const batches: Array<Promise<Array<[Error | null, unknown]> | null>> = []
+    const batches: Array<Promise<Array<[Error | null, unknown]>>> = []
     try {
       for (let start = 0; start < keys.length; start += this.batchSize) {
-        const pipe = client.pipeline()
         const end = Math.min(keys.length, start + this.batchSize)
-        for (let i = start; i < end; i++) pipe.hmgetBuffer(this.redisKey(keys[i]!), ...fields)
-        batches.push(pipe.exec())
+        const commands: Command[] = []
+        for (let i = start; i < end; i++)
+          commands.push(['HMGET', this.redisKey(keys[i]!), ...fields])
+        batches.push(send(client, commands))
       }
       const out: Array<OnlineValue | undefined> = []
       for (const results of await Promise.all(batches)) {
-        for (const [err, reply] of results ?? []) {
+        for (const [err, reply] of results) {
           if (err) throw err
           const values = reply as Array<Buffer | null>
           const ts = values[0]
@@ -548,18 +605,21 @@ export class RedisOnlineStore extends OnlineStoreBase {
                 k.subarray(k.length - project.length).equals(project),
             )
             if (keys.length === 0) continue
-            const pipe = client.pipeline()
-            for (const k of keys) pipe.evalsha(this.dropSha, 1, k, ...args)
-            const results = (await pipe.exec()) ?? []
+            const results = await send(
+              client,
+              keys.map((k): Command => ['EVALSHA', this.dropSha, 1, k, ...args]),
+            )
             const retry = keys.filter((_, i) => {
               const err = results[i]?.[0]
-              if (err && !String(err.message).startsWith('NOSCRIPT')) throw err
-              return err !== null && err !== undefined
+              if (err && !isNoScript(err)) throw err
+              return isNoScript(err)
             })
             if (retry.length > 0) {
-              const again = client.pipeline()
-              for (const k of retry) again.eval(DROP_SCRIPT, 1, k, ...args)
-              for (const [err] of (await again.exec()) ?? []) if (err) throw err
+              const again = await send(
+                client,
+                retry.map((k): Command => ['EVAL', DROP_SCRIPT, 1, k, ...args]),
+              )
+              for (const [err] of again) if (err) throw err
             }
           } while (cursor !== '0')
         }
