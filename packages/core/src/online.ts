@@ -8,7 +8,7 @@ import { formatTime } from './duration.js'
 import { serializeEntityKey } from './entity-key.js'
 import { LarderError } from './errors.js'
 import { type RegistryIndex, resolveRefs } from './refs.js'
-import type { FeatureViewSpec, ProjectionSpec } from './spec.js'
+import type { FeatureSpec, FeatureViewSpec, ProjectionSpec } from './spec.js'
 import type { ValueTypeName } from './types.js'
 import { coerceValue, toUserValue } from './values.js'
 
@@ -177,6 +177,8 @@ interface ViewRead {
   rowToKey: Int32Array
   uniqueKeys: Uint8Array[]
   result?: Array<OnlineValue | undefined>
+  /** feature -> position in `features` and its spec (built once, not searched per feature). */
+  lookup?: Map<string, { index: number; spec: FeatureSpec }>
 }
 
 function planRead(
@@ -294,8 +296,11 @@ export async function getOnlineFeatures(
   }
 
   const featureColumn = (r: ViewRead, feature: string, outputName: string): OnlineColumn => {
-    const fi = r.features.indexOf(feature)
-    const spec = r.view.features.find((f) => f.name === feature)!
+    if (!r.lookup) {
+      const specs = new Map(r.view.features.map((f) => [f.name, f]))
+      r.lookup = new Map(r.features.map((f, index) => [f, { index, spec: specs.get(f)! }]))
+    }
+    const { index: fi, spec } = r.lookup.get(feature)!
     const ttl = BigInt(Math.round(r.view.ttlSeconds * 1e6))
     const values = new Array<unknown>(n)
     const statuses = new Array<FeatureStatus>(n)
