@@ -161,7 +161,8 @@ export function resolveRefs(
     const view = index.view(p.view)
     const names = p.features ?? view.features.map((f) => f.name)
     const known = new Set(view.features.map((f) => f.name))
-    for (const name of names) if (!known.has(name)) throw unknownFeature(p.view, name, view.features)
+    for (const name of names)
+      if (!known.has(name)) throw unknownFeature(p.view, name, view.features)
     const i = out.projections.length
     out.projections.push({ ...p, features: [...names] })
     for (const f of names) out.order.push({ kind: 'view', index: i, feature: f })
