@@ -82,6 +82,20 @@ describe('feast.types.Value', () => {
     else expect(got).toEqual(value)
   })
 
+  test('long strings and lists get multi-byte length prefixes', () => {
+    const long = 'é'.repeat(100) // 200 bytes: length varint c8 01
+    expect(enc('string', long).slice(0, 3)).toEqual([0x12, 0xc8, 0x01])
+    expect(decodeValue(new Uint8Array(enc('string', long)), 'string')).toBe(long)
+    // 20000 int64s of 300 (2 bytes each): inner 40000 bytes (c0 b8 02), outer 40004 (c4 b8 02).
+    const list = Array.from({ length: 20_000 }, () => 300n)
+    const bytes = enc('array<int64>', list)
+    expect(bytes.slice(0, 8)).toEqual([0x72, 0xc4, 0xb8, 0x02, 0x0a, 0xc0, 0xb8, 0x02])
+    expect(bytes).toHaveLength(4 + 4 + 40_000)
+    expect(decodeValue(new Uint8Array(bytes), 'array<int64>')).toEqual(list)
+    const strings = Array.from({ length: 3000 }, (_, i) => `s${i}`)
+    expect(decodeValue(new Uint8Array(enc('array<string>', strings)), 'array<string>')).toEqual(strings)
+  })
+
   test('an empty message (what older Feast writes for None) is null', () => {
     expect(decodeValue(new Uint8Array([]), 'float64')).toBeNull()
   })
