@@ -126,11 +126,27 @@ export function parseTime(
   return micros
 }
 
+// The ISO prefix (to the second) of the last second formatted: result columns repeat
+// timestamps, and Date#toISOString is the expensive part.
+let lastSecond = Number.NaN
+let lastPrefix = ''
+
 /** Formats epoch microseconds as RFC 3339 UTC with `Z` (microseconds shown when non-zero). */
 export function formatTime(micros: EpochMicros): string {
-  const ms = micros / 1000n
-  const rem = Number(((micros % 1_000_000n) + 1_000_000n) % 1_000_000n)
-  const iso = new Date(Number(micros >= 0n ? ms : (micros - 999n) / 1000n)).toISOString()
-  const base = iso.slice(0, 19)
-  return rem === 0 ? `${base}Z` : `${base}.${String(rem).padStart(6, '0')}Z`
+  const m = Number(micros)
+  let second: number
+  let frac: number
+  if (Number.isSafeInteger(m)) {
+    second = Math.floor(m / 1e6)
+    frac = m - second * 1e6
+  } else {
+    const s = micros / 1_000_000n - (micros < 0n && micros % 1_000_000n !== 0n ? 1n : 0n)
+    second = Number(s)
+    frac = Number(micros - s * 1_000_000n)
+  }
+  if (second !== lastSecond) {
+    lastPrefix = new Date(second * 1000).toISOString().slice(0, 19)
+    lastSecond = second
+  }
+  return frac === 0 ? `${lastPrefix}Z` : `${lastPrefix}.${String(frac).padStart(6, '0')}Z`
 }

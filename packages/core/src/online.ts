@@ -56,6 +56,9 @@ export interface FeastOnlineJson {
   results: Array<{ values: unknown[]; statuses: string[]; event_timestamps: string[] }>
 }
 
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER)
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER)
+
 /** Encodes a canonical value for JSON: int64 as a number when exact, else a string; bytes base64; timestamps RFC 3339. */
 export function jsonValue(value: unknown, type: ValueTypeName): unknown {
   if (value === null || value === undefined) return null
@@ -65,9 +68,7 @@ export function jsonValue(value: unknown, type: ValueTypeName): unknown {
   }
   if (type === 'timestamp') return formatTime(value as bigint)
   if (typeof value === 'bigint') {
-    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
-      ? Number(value)
-      : value.toString()
+    return value >= MIN_SAFE && value <= MAX_SAFE ? Number(value) : value.toString()
   }
   if (value instanceof Uint8Array)
     return Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')
