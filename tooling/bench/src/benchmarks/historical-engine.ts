@@ -17,32 +17,7 @@ import {
 import { generateEntityTable, generateFeatureTable } from '@larder/testing'
 import type * as arrow from 'apache-arrow'
 
-/** What the harness passes to a benchmark. */
-export interface BenchContext {
-  scale: number
-  runs: number
-  log: (msg: string) => void
-}
-
-/** One measured subject of one case. */
-export interface BenchResult {
-  case: string
-  subject: string
-  /** True for the raw baseline Larder is compared with. */
-  baseline: boolean
-  timesMs: number[]
-  /** Peak resident set size of the process after this subject, MB. */
-  peakRssMb: number
-  rows: number
-}
-
-/** A benchmark module's default export. */
-export interface Benchmark {
-  name: string
-  description: string
-  defaultScale: number
-  run(ctx: BenchContext): Promise<BenchResult[]>
-}
+import type { Benchmark, BenchContext, BenchResult } from '../types.js'
 
 function peakRssMb(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024)

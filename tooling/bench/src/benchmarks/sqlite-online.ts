@@ -19,22 +19,7 @@ import {
 } from '@larder/core'
 import { columnName, quoteIdentifier, sqliteOnlineStore, tableName } from '@larder/sqlite'
 
-/** What the harness passes to a benchmark. */
-export interface BenchContext {
-  scale: number
-  runs: number
-  log: (msg: string) => void
-}
-
-/** One measured subject of one case. */
-export interface BenchResult {
-  case: string
-  subject: string
-  baseline: boolean
-  timesMs: number[]
-  peakRssMb: number
-  rows: number
-}
+import type { Benchmark, BenchContext, BenchResult } from '../types.js'
 
 const PROJECT = 'bench'
 const T0 = 1_700_000_000_000_000n
