@@ -264,4 +264,4 @@ export default {
       rmSync(dir, { recursive: true, force: true })
     }
   },
-}
+} satisfies Benchmark
