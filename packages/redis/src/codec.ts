@@ -506,6 +506,11 @@ function coerce(value: unknown, type: ValueTypeName | undefined): unknown {
  */
 export function decodeValue(bytes: Uint8Array, type?: ValueTypeName): unknown {
   const buf = asBuffer(bytes)
+  // Fast paths for the commonest values: a bare double_val, float_val or small int64_val.
+  const first = buf[0]
+  if (first === 0x29 && buf.length === 9) return coerce(buf.readDoubleLE(1), type)
+  if (first === 0x35 && buf.length === 5) return coerce(buf.readFloatLE(1), type)
+  if (first === 0x20 && buf.length === 2 && buf[1]! < 0x80) return coerce(BigInt(buf[1]!), type)
   const r = new ProtoReader(buf)
   let value: unknown = null
   let which = 0

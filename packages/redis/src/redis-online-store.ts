@@ -319,16 +319,32 @@ export class RedisOnlineStore extends OnlineStoreBase {
   /** Connects on first use; a LarderError naming the target when Redis is unreachable. */
   private async ready(): Promise<Redis | Cluster> {
     const client = this.redis
-    if (client.status === 'ready') return client
+    const status = client.status
+    if (status === 'ready') return client
+    // Connected before and now reconnecting: ioredis queues the commands and retries them
+    // (up to maxRetriesPerRequest), so a lasting outage surfaces as a failed command.
+    if (this.everReady && status !== 'end' && status !== 'wait') return client
     this.connecting ??= (async () => {
       try {
-        if (client.status === 'wait' || client.status === 'end' || client.status === 'close') {
+        if (status === 'wait' || status === 'end' || status === 'close') {
           this.lastError = undefined
           await client.connect()
-        } else if (client.status !== 'ready') {
+        } else {
+          // A client passed in that is connecting already: wait for it, not forever.
+          const limit = (this.options.connectTimeoutMs ?? 5000) + 1000
           await new Promise<void>((resolve, reject) => {
-            client.once('ready', resolve)
-            client.once('end', () => reject(new Error('connection closed')))
+            const done = (err?: Error) => {
+              clearTimeout(timer)
+              client.off('ready', onReady)
+              client.off('end', onEnd)
+              if (err) reject(err)
+              else resolve()
+            }
+            const onReady = () => done()
+            const onEnd = () => done(new Error('connection closed'))
+            const timer = setTimeout(() => done(new Error(`not ready after ${limit} ms`)), limit)
+            client.once('ready', onReady)
+            client.once('end', onEnd)
           })
         }
         this.everReady = true

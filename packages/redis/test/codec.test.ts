@@ -93,7 +93,9 @@ describe('feast.types.Value', () => {
     expect(bytes).toHaveLength(4 + 4 + 40_000)
     expect(decodeValue(new Uint8Array(bytes), 'array<int64>')).toEqual(list)
     const strings = Array.from({ length: 3000 }, (_, i) => `s${i}`)
-    expect(decodeValue(new Uint8Array(enc('array<string>', strings)), 'array<string>')).toEqual(strings)
+    expect(decodeValue(new Uint8Array(enc('array<string>', strings)), 'array<string>')).toEqual(
+      strings,
+    )
   })
 
   test('an empty message (what older Feast writes for None) is null', () => {

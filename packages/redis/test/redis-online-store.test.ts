@@ -1,7 +1,8 @@
 // Behaviour of the Redis store beyond the conformance suite: connection errors, lazy
 // connect, client types, key TTL, concurrent writers, lost scripts, teardown isolation.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { isLarderError, type LarderError, noopLogger, type OnlineRow } from '@larder/core'
-import { driverEntity, driverKey, freePort, testView } from '@larder/testing'
+import { driverEntity, driverKey, freePort, isPortOpen, testView } from '@larder/testing'
 import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
@@ -71,6 +72,41 @@ describe('connection', () => {
     expect(performance.now() - t1).toBeLessThan(3000)
     expect(store.redis.status).toBe('end')
   })
+
+  const hasServer = spawnSync('redis-server', ['--version']).status === 0
+  test.skipIf(!hasServer)(
+    'after a restart of Redis the store reconnects by itself',
+    { timeout: 20_000 },
+    async () => {
+      const port = await freePort()
+      const start = async (): Promise<ChildProcess> => {
+        const child = spawn(
+          'redis-server',
+          ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+          { stdio: 'ignore' },
+        )
+        for (let i = 0; i < 50 && !(await isPortOpen(port)); i++) {
+          await new Promise((r) => setTimeout(r, 100))
+        }
+        return child
+      }
+      let server = await start()
+      try {
+        await using store = redisOnlineStore({ url: `redis://127.0.0.1:${port}` })
+        store.configure({ project: RUN, repoPath: '.', logger: noopLogger })
+        expect(await store.writeBatch(stats, features, [row(1, [0.5, 1n], T0)])).toBe(1)
+        server.kill('SIGKILL')
+        await new Promise((r) => server.once('exit', r))
+        server = await start() // empty again: no persistence
+        expect(await store.writeBatch(stats, features, [row(1, [0.6, 2n], T0)])).toBe(1)
+        expect(await store.read(stats, [driverKey(1)], features)).toEqual([
+          { values: [0.6, 2n], eventTs: T0 },
+        ])
+      } finally {
+        server.kill('SIGKILL')
+      }
+    },
+  )
 
   test('the password is hidden in messages', () => {
     const store = redisOnlineStore({ url: 'redis://:secret@127.0.0.1:6399/0' })
