@@ -81,14 +81,15 @@ async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): P
 
 interface Env {
   endpoint: string
-  options: DynamodbOnlineStoreOptions
+  /** Store options (each store gets its own HTTP handler: close() destroys it). */
+  options: () => DynamodbOnlineStoreOptions
   client: DynamoDBClient
   projects: number
 }
 
 /** A configured store on a new project whose tables exist. */
 async function newStore(env: Env, v: FeatureViewSpec, extra: DynamodbOnlineStoreOptions = {}) {
-  const store = dynamodbOnlineStore({ ...env.options, ...extra })
+  const store = dynamodbOnlineStore({ ...env.options(), ...extra })
   store.configure({ project: `bench${++env.projects}`, repoPath: '/tmp', logger: noopLogger })
   await store.update({ keep: [v], drop: [], entities: [] })
   return store
@@ -274,7 +275,7 @@ async function writeCases(env: Env, ctx: BenchContext): Promise<BenchResult[]> {
   const table = loaded.tableName(stats)
   const sameProject = { tableNameTemplate: table.replace('driver_stats', '{view}') }
   const rerunStore = (extra: DynamodbOnlineStoreOptions, name: string) => (): Subject => {
-    const store = dynamodbOnlineStore({ ...env.options, ...sameProject, ...extra })
+    const store = dynamodbOnlineStore({ ...env.options(), ...sameProject, ...extra })
     return {
       name,
       baseline: false,
@@ -416,13 +417,13 @@ const benchmark: Benchmark = {
     const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
     const env: Env = {
       endpoint,
-      options: {
+      options: () => ({
         endpoint,
         region: 'us-east-1',
         credentials: CREDENTIALS,
         clientConfig: { requestHandler: new NodeHttpHandler() },
         concurrency: CONCURRENCY,
-      },
+      }),
       client: new DynamoDBClient({
         endpoint,
         region: 'us-east-1',
