@@ -43,7 +43,7 @@ afterAll(() => {
 
 export interface LocalDynamo {
   endpoint: string
-  /** Store options pointing at this server. */
+  /** Store options pointing at this server (a fresh object on each access). */
   options: DynamodbOnlineStoreOptions
   /** A new client for this server. */
   client(): DynamoDBClient
@@ -61,15 +61,17 @@ export async function startDynalite(): Promise<LocalDynamo> {
   })
   const { port } = server.address() as AddressInfo
   const endpoint = `http://127.0.0.1:${port}`
-  const options: DynamodbOnlineStoreOptions = {
-    endpoint,
-    region: 'us-east-1',
-    credentials: LOCAL_CREDENTIALS,
-    clientConfig: { requestHandler: new NodeHttpHandler() },
-  }
   return {
     endpoint,
-    options,
+    // A new object (and HTTP handler) each time: a store's close() destroys its handler.
+    get options(): DynamodbOnlineStoreOptions {
+      return {
+        endpoint,
+        region: 'us-east-1',
+        credentials: LOCAL_CREDENTIALS,
+        clientConfig: { requestHandler: new NodeHttpHandler() },
+      }
+    },
     client: () =>
       new DynamoDBClient({
         endpoint,
