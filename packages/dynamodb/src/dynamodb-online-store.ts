@@ -489,23 +489,29 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
     if (status !== 'ACTIVE') await this.#waitFor(table, 'ACTIVE', (s) => s === 'ACTIVE')
   }
 
+  /**
+   * Deletes a table and waits until it is gone. A table of that name with another key
+   * schema is not Larder's: it is left alone (SCHEMA_MISMATCH from `#status`).
+   */
   async #dropTable(table: string): Promise<void> {
-    try {
-      await withThrottlingRetry(
-        () => this.client.send(new DeleteTableCommand({ TableName: table })),
-        this.#retry,
-        this.#throttled(table, 'deleting the table'),
-      )
-      this.context?.logger.debug({ table }, '[larder] [dynamodb] deleted table')
-    } catch (err) {
-      const name = errorName(err)
-      if (name === 'ResourceNotFoundException') return
-      // Being created or deleted right now: wait, then try again.
-      if (name !== 'ResourceInUseException') throw this.#fail(err, table, 'deleting the table')
-      const status = await this.#status(table)
-      if (status === undefined) return
-      if (status !== 'DELETING') {
-        await this.#waitFor(table, 'ACTIVE', (s) => s !== 'CREATING' && s !== 'UPDATING')
+    const status = await this.#status(table)
+    if (status === undefined) return
+    if (status === 'CREATING' || status === 'UPDATING')
+      await this.#waitFor(table, 'ACTIVE', (s) => s !== 'CREATING' && s !== 'UPDATING')
+    if (status !== 'DELETING') {
+      try {
+        await withThrottlingRetry(
+          () => this.client.send(new DeleteTableCommand({ TableName: table })),
+          this.#retry,
+          this.#throttled(table, 'deleting the table'),
+        )
+        this.context?.logger.debug({ table }, '[larder] [dynamodb] deleted table')
+      } catch (err) {
+        const name = errorName(err)
+        if (name === 'ResourceNotFoundException') return
+        // Changing state right now (another apply): look again shortly.
+        if (name !== 'ResourceInUseException') throw this.#fail(err, table, 'deleting the table')
+        await sleep(100)
         return this.#dropTable(table)
       }
     }

@@ -52,9 +52,11 @@ export interface LocalDynamo {
 
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' }
 
-/** Starts dynalite on 127.0.0.1, port 0. */
-export async function startDynalite(): Promise<LocalDynamo> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 })
+/** Starts dynalite on 127.0.0.1, port 0; tables change state at once unless `delays` say otherwise. */
+export async function startDynalite(
+  delays: { createTableMs?: number; deleteTableMs?: number } = {},
+): Promise<LocalDynamo> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...delays })
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(0, '127.0.0.1', () => resolve())

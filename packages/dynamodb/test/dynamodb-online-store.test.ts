@@ -5,6 +5,9 @@ import {
   type BatchGetItemCommandOutput,
   BatchGetItemCommand,
   BatchWriteItemCommand,
+  CreateTableCommand,
+  DeleteTableCommand,
+  DescribeTableCommand,
   type DynamoDBClient,
   GetItemCommand,
   ListTablesCommand,
@@ -629,5 +632,67 @@ describe('test isolation', () => {
     expect(foreignConnections).toEqual(['10.255.255.1'])
     foreignConnections.length = 0
     await store.close()
+  })
+})
+
+describe('tables that take time to change state (as on AWS)', () => {
+  test('update() waits for ACTIVE, and for a dropped table to be gone before re-creating it', {
+    timeout: 60_000,
+  }, async () => {
+    const slow = await startDynalite({ createTableMs: 300, deleteTableMs: 300 })
+    try {
+      const store = dynamodbOnlineStore(slow.options)
+      store.configure({ project: 'slow', repoPath: '/nonexistent', logger: noopLogger })
+      await store.update({ keep: [stats], drop: [], entities: [] })
+      const client = slow.client()
+      const described = await client.send(
+        new DescribeTableCommand({ TableName: 'slow.driver_stats' }),
+      )
+      expect(described.Table?.TableStatus).toBe('ACTIVE')
+      expect(described.Table?.BillingModeSummary?.BillingMode ?? 'PAY_PER_REQUEST').toBe(
+        'PAY_PER_REQUEST',
+      )
+      await store.writeBatch(stats, FEATURES, [row(driverKey(1), [0.1, 1n, 'a'], T0)])
+      // Drop then keep again: DeleteTable is still DELETING when CreateTable would run.
+      await store.update({ keep: [], drop: [stats], entities: [] })
+      await store.update({ keep: [stats], drop: [], entities: [] })
+      expect(await store.read(stats, [driverKey(1)], FEATURES)).toEqual([undefined])
+      await store.teardown([stats])
+      await expect(
+        client.send(new DescribeTableCommand({ TableName: 'slow.driver_stats' })),
+      ).rejects.toThrow(/not found/i)
+      await store.close()
+      client.destroy()
+    } finally {
+      await slow.close()
+    }
+  })
+
+  test('a table of the same name with another key is a SCHEMA_MISMATCH at update()', async () => {
+    const client = local.client()
+    await client.send(
+      new CreateTableCommand({
+        TableName: 'foreign.driver_stats',
+        AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    )
+    const store = localStore(local)
+    store.configure({ project: 'foreign', repoPath: '/nonexistent', logger: noopLogger })
+    const err = await store
+      .update({ keep: [stats], drop: [], entities: [] })
+      .catch((e: unknown) => e)
+    expect(isLarderError(err, 'SCHEMA_MISMATCH')).toBe(true)
+    expect((err as Error).message).toMatch(
+      /table 'foreign\.driver_stats' exists but its key is not 'entity_id'/,
+    )
+    // Nor does teardown delete a table that is not Larder's.
+    await expect(store.teardown([stats])).rejects.toThrow(/exists but its key is not/)
+    const still = await client.send(new DescribeTableCommand({ TableName: 'foreign.driver_stats' }))
+    expect(still.Table?.KeySchema?.[0]?.AttributeName).toBe('id')
+    await client.send(new DeleteTableCommand({ TableName: 'foreign.driver_stats' }))
+    await store.close()
+    client.destroy()
   })
 })
