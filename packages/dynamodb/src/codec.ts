@@ -100,7 +100,13 @@ function elementType(type: ValueTypeName): ScalarTypeName | undefined {
   return type.startsWith('array<') ? (type.slice(6, -1) as ScalarTypeName) : undefined
 }
 
-/** The encoder of a value type. */
+/**
+ * The encoder of a value type: value -> DynamoDB attribute value (table in the file header).
+ * @throws ValueError for a value that does not fit the type
+ * @example
+ * encoderFor('int64')(2n ** 60n) // { N: '1152921504606846976' }
+ * encoderFor('array<float64>')([1e300, null]) // { L: [{ S: '1e+300' }, { NULL: true }] }
+ */
 export function encoderFor(type: ValueTypeName): Encoder {
   const element = elementType(type)
   if (element === undefined) return (value) => encodeScalar(type as ScalarTypeName, value)
@@ -137,6 +143,9 @@ function decodeScalar(type: ScalarTypeName | undefined, a: AttributeValue): unkn
  * The decoder of a value type; `undefined` (a feature outside the view's schema) decodes by
  * the attribute's own type. A missing attribute (a feature added after the row was written)
  * reads as null.
+ * @example
+ * decoderFor('timestamp')({ N: '1700000000123456' }) // 1700000000123456n
+ * decoderFor('float64')(undefined) // null
  */
 export function decoderFor(type: ValueTypeName | undefined): Decoder {
   const scalar = type === undefined ? undefined : (elementType(type) ?? (type as ScalarTypeName))

@@ -25,11 +25,13 @@ import { driverKey, row, testView } from '@larder/testing'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   CREATED_TS,
+  decoderFor,
   type DynamodbOnlineStore,
   type DynamodbOnlineStoreOptions,
   dynamodbOnlineStore,
   ENTITY_ID,
   EVENT_TS,
+  encoderFor,
 } from '../src/index.js'
 import {
   foreignConnections,
@@ -694,5 +696,16 @@ describe('tables that take time to change state (as on AWS)', () => {
     await client.send(new DeleteTableCommand({ TableName: 'foreign.driver_stats' }))
     await store.close()
     client.destroy()
+  })
+})
+
+describe('codec', () => {
+  test('the examples of encoderFor and decoderFor', () => {
+    expect(encoderFor('int64')(2n ** 60n)).toEqual({ N: '1152921504606846976' })
+    expect(encoderFor('array<float64>')([1e300, null])).toEqual({
+      L: [{ S: '1e+300' }, { NULL: true }],
+    })
+    expect(decoderFor('timestamp')({ N: '1700000000123456' })).toBe(1700000000123456n)
+    expect(decoderFor('float64')(undefined)).toBe(null)
   })
 })
