@@ -362,7 +362,9 @@ export class FileOfflineStore extends OfflineStoreBase {
 
   /**
    * Point-in-time join of an entity table (Arrow table or Parquet/CSV file) with the views of
-   * a plan, run by DuckDB. The job's `toParquet` writes straight from DuckDB.
+   * a plan, run by DuckDB with the query of core's SQL compiler. The job's `toParquet` writes
+   * straight from DuckDB. A job holds one DuckDB connection (with an Arrow entity table
+   * loaded into it) until it is garbage-collected; it cannot run after `close()`.
    */
   async getHistoricalFeatures(
     entityTable: EntityTable,
@@ -404,6 +406,9 @@ export class FileOfflineStore extends OfflineStoreBase {
     const connection = await this.connect()
     try {
       const job = await this.#prepareJob(connection, entityTable, plan, sources)
+      // The job owns its connection (and the entity rows loaded into it): it is released
+      // when the job is garbage-collected, not kept alive by the store until close().
+      this.#connections.delete(connection)
       return job
     } catch (err) {
       this.#release(connection)
