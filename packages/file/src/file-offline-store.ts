@@ -3,9 +3,9 @@
  * Parquet/CSV files, executed by an embedded DuckDB (spilling to disk beyond memory).
  */
 import { randomUUID } from 'node:crypto'
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { basename, dirname, extname, join, matchesGlob, resolve } from 'node:path'
+import { basename, dirname, extname, join, matchesGlob, relative, resolve } from 'node:path'
 import {
   BIGINT,
   type DuckDBConnection,
@@ -645,7 +645,9 @@ export class FileOfflineStore extends OfflineStoreBase {
    * to the source's existing column types. Nothing partial is ever visible: files are
    * written under a temporary name, then renamed.
    *
-   * - folder source: a new `part-<epoch ms>-<uuid>.parquet` (`.csv` for CSV) in the folder;
+   * - folder source: a new `part-<epoch ms>-<uuid>.parquet` (`.csv` for CSV) in the folder; in
+   *   a hive-partitioned folder, one part per partition under its `key=value` folders (the rows
+   *   must hold the partition columns);
    * - glob source: the same, in the glob's folder (the name must match the glob);
    * - single-file source: the file is rewritten with the rows appended (Feast's behaviour;
    *   costs a full rewrite: prefer a folder for frequent pushes);
@@ -720,9 +722,29 @@ export class FileOfflineStore extends OfflineStoreBase {
     } else {
       target = join(resolved.path, partName)
     }
+    // A hive-partitioned folder gets the rows under their `key=value` folders: a part at its
+    // root would turn hive partitioning off for the whole source.
+    const hive =
+      resolved.shape === 'directory' && spec.hivePartitioning !== false
+        ? await hiveKeys(resolved.path)
+        : []
+    for (const key of hive) {
+      if (!table.schema.fields.some((f) => sourceColumn(spec, f.name) === key)) {
+        throw fail(
+          'SCHEMA_MISMATCH',
+          `cannot write to source '${spec.name}': '${resolved.path}' is partitioned by '${key}' and the rows have no such column`,
+          `add the column '${spec.fieldMapping?.[key] ?? key}' to the rows`,
+        )
+      }
+    }
     await mkdir(dirname(target), { recursive: true })
     const connection = await this.connect()
-    const temp = join(dirname(target), `.${basename(target)}.${randomUUID()}.tmp`)
+    // Staged next to the target (same file system, so renames are atomic); a partitioned
+    // write stages next to the source folder, outside what readers scan.
+    const temp =
+      hive.length > 0
+        ? join(dirname(resolved.path), `.${basename(resolved.path)}.${randomUUID()}.tmp`)
+        : join(dirname(target), `.${basename(target)}.${randomUUID()}.tmp`)
     const tableName = `__larder_push_${randomUUID().replaceAll('-', '')}`
     try {
       await loadArrowTable(connection, tableName, table, `rows for source '${spec.name}'`)
@@ -730,8 +752,21 @@ export class FileOfflineStore extends OfflineStoreBase {
       if (asSingleFile) {
         query = `SELECT * FROM ${readRelation(resolved, format)} UNION ALL BY NAME ${query}`
       }
-      await connection.run(`COPY (${query}) TO ${literal(temp)} ${copyOptions}`)
-      await rename(temp, target)
+      if (hive.length > 0) {
+        // Partitioned COPY into a staging folder next to the source, then each finished file
+        // is renamed into its partition: readers never see a partial file.
+        const pattern = literal(basename(partName, ext) + '-{i}')
+        const options = `${copyOptions.slice(0, -1)}, PARTITION_BY (${hive.map(ident).join(', ')}), FILENAME_PATTERN ${pattern})`
+        await connection.run(`COPY (${query}) TO ${literal(temp)} ${options}`)
+        for (const file of await listFiles(temp)) {
+          const destination = join(resolved.path, relative(temp, file))
+          await mkdir(dirname(destination), { recursive: true })
+          await rename(file, destination)
+        }
+      } else {
+        await connection.run(`COPY (${query}) TO ${literal(temp)} ${copyOptions}`)
+        await rename(temp, target)
+      }
     } catch (err) {
       if (err instanceof LarderError) throw err
       throw fail(
@@ -741,10 +776,34 @@ export class FileOfflineStore extends OfflineStoreBase {
         err,
       )
     } finally {
-      await rm(temp, { force: true })
+      await rm(temp, { force: true, recursive: true })
       this.#release(connection)
     }
   }
+}
+
+/** The hive partition keys of a folder, outermost first (`day=.../hour=...` -> day, hour). */
+async function hiveKeys(folder: string): Promise<string[]> {
+  const keys: string[] = []
+  let current = folder
+  for (;;) {
+    const entries = await readdir(current, { withFileTypes: true })
+    const partition = entries.find((e) => e.isDirectory() && /^[^=.][^=]*=/.test(e.name))
+    if (!partition) return keys
+    keys.push(partition.name.slice(0, partition.name.indexOf('=')))
+    current = join(current, partition.name)
+  }
+}
+
+/** Every file under a folder, recursively. */
+async function listFiles(folder: string): Promise<string[]> {
+  const out: string[] = []
+  for (const entry of await readdir(folder, { withFileTypes: true })) {
+    const path = join(folder, entry.name)
+    if (entry.isDirectory()) out.push(...(await listFiles(path)))
+    else out.push(path)
+  }
+  return out
 }
 
 /**

@@ -573,6 +573,46 @@ describe('FileOfflineStore.writeBatch', () => {
     expect(await duck(`SELECT count(*) FROM '${join(dir.path, 'single.parquet')}'`)).toEqual([[2n]])
   })
 
+  it('writes into the partitions of a hive-partitioned folder, keeping the partition column', async () => {
+    for (const day of ['2024-01-01', '2024-01-02']) {
+      await mkdir(join(dir.path, 'hive', `day=${day}`), { recursive: true })
+      await duck(`COPY (SELECT 1::BIGINT AS driver_id, TIMESTAMP '${day} 10:00:00' AS event_timestamp, 1 AS trips)
+        TO '${join(dir.path, 'hive', `day=${day}`, 'data.parquet')}' (FORMAT parquet)`)
+    }
+    const source = fileSource({ name: 'hive', path: 'hive', timestampField: 'event_timestamp' })
+    const pushed = rows([7n, 8n], [70, 80], '2024-01-03T00:00:00Z')
+    const table = new arrow.Table({
+      ...Object.fromEntries(pushed.schema.fields.map((f, i) => [f.name, pushed.getChildAt(i)!])),
+      day: arrow.vectorFromArray(['2024-01-02', '2024-01-03'], new arrow.Utf8()),
+    })
+    await s.writeBatch(source, table)
+    expect(
+      await duck(
+        `SELECT driver_id, trips, day::VARCHAR FROM read_parquet('${join(dir.path, 'hive', '**', '*.parquet')}', hive_partitioning = true) ORDER BY driver_id, day`,
+      ),
+    ).toEqual([
+      [1n, 1, '2024-01-01'],
+      [1n, 1, '2024-01-02'],
+      [7n, 70, '2024-01-02'],
+      [8n, 80, '2024-01-03'],
+    ])
+    expect((await readdir(join(dir.path, 'hive'))).sort()).toEqual([
+      'day=2024-01-01',
+      'day=2024-01-02',
+      'day=2024-01-03',
+    ])
+    expect((await readdir(dir.path)).filter((f) => f.endsWith('.tmp'))).toEqual([])
+    expect((await s.sourceSchema(source)).map((c) => c.name)).toEqual([
+      'driver_id',
+      'event_timestamp',
+      'trips',
+      'day',
+    ])
+    const err = await rejection(s.writeBatch(source, pushed))
+    expect(err.code).toBe('SCHEMA_MISMATCH')
+    expect(err.message).toMatch(/partitioned by 'day' and the rows have no such column/)
+  })
+
   it('writes into the folder of a glob source', async () => {
     const source = fileSource({
       name: 'g',
