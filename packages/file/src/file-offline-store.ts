@@ -484,6 +484,7 @@ export class FileOfflineStore extends OfflineStoreBase {
       duckdbDialect,
     )
     const sql = compiled.sql
+    this.context?.logger.debug({ sql }, '[file] historical retrieval query')
     const params = compiled.params as DuckDBValue[]
     const features = plannedFeatures(plan)
     const entityTypes = new Map(entityColumns.map((c) => [c.name, c.valueType]))
@@ -621,6 +622,10 @@ export class FileOfflineStore extends OfflineStoreBase {
     }
     const connection = await this.connect()
     try {
+      this.context?.logger.debug(
+        { sql, start: String(request.start), end: String(request.end) },
+        `[file] ${latest ? 'pullLatest' : 'pullAll'} of source '${source.name}'`,
+      )
       let result: Awaited<ReturnType<DuckDBConnection['stream']>>
       try {
         result = await connection.stream(sql, [request.start, request.end], [BIGINT, BIGINT])
