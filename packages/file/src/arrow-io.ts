@@ -434,7 +434,7 @@ function duckValue(value: unknown, type: ValueTypeName): DuckDBValue {
       element === 'timestamp'
         ? item === null
           ? null
-          : timestampTZValue(BigInt((item as number) * 1000))
+          : timestampTZValue(BigInt(Math.round((item as number) * 1000)))
         : duckValue(item, element),
     )
     return listValue(items)
