@@ -461,13 +461,16 @@ export class FeatureStore {
     const now = BigInt(this.clock().getTime()) * 1000n
     const jobs = this.onlineViews(index, options.views).map((view) => {
       const intervals = index.data.materializations[view.name] ?? []
-      let start: EpochMicros
-      if (intervals.length > 0)
-        start = intervals
-          .map((i) => parseTime(i.end, 'recorded end'))
-          .reduce((a, b) => (a > b ? a : b))
-      else if (view.ttlSeconds > 0) start = now - BigInt(Math.round(view.ttlSeconds * 1e6))
-      else start = EARLIEST
+      let start: EpochMicros =
+        view.ttlSeconds > 0 ? now - BigInt(Math.round(view.ttlSeconds * 1e6)) : EARLIEST
+      if (intervals.length > 0) {
+        // The latest recorded end (bigints: no Math.max).
+        start = parseTime(intervals[0]!.end, 'recorded end')
+        for (const i of intervals) {
+          const end = parseTime(i.end, 'recorded end')
+          if (end > start) start = end
+        }
+      }
       if (start > e) {
         throw new LarderError(
           'INVALID_INPUT',
