@@ -93,7 +93,7 @@ describe('SQL compiler', () => {
       asof,
     )
     expect(seen).toHaveLength(1)
-    expect(seen[0]?.equalities).toEqual([['e."__e0"', 's."__k0"']])
+    expect(seen[0]?.equalities).toEqual([['e."__e0"', '"s0"."__k0"']])
     expect(sql).toContain('ASOF LEFT JOIN')
     expect(sql).toContain('PARTITION BY "__k0", "__ts" ORDER BY "__cr" DESC NULLS LAST')
     expect(sql).toContain(`"n" AS "__larder_row"`)

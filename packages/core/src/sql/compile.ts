@@ -6,9 +6,9 @@
  * Portable strategy, per view: a range join of the entity rows with the source rows of the
  * same keys and `T - ttl <= event_ts <= T`, ranked by `ROW_NUMBER() OVER (PARTITION BY
  * entity row ORDER BY event_ts DESC, created_ts DESC NULLS LAST)`, rank 1 kept. A dialect
- * with a native ASOF join (DuckDB) gets `entity ASOF LEFT JOIN source` instead, on a source
- * deduplicated to one row per (keys, event_ts) by the created timestamp, with the TTL
- * checked on the matched row. Entity rows are numbered first and the result is ordered by
+ * with a native ASOF join (DuckDB) gets the views chained as `entity ASOF LEFT JOIN source`
+ * in one FROM clause instead (a source with a created column first deduplicated to one row
+ * per (keys, event_ts) by it), with the TTL checked on the matched row. Entity rows are numbered first and the result is ordered by
  * that number. Every identifier is quoted and checked; user names never appear unquoted.
  */
 import type { EpochMicros } from '../duration.js'
@@ -103,6 +103,8 @@ export function compilePointInTimeSql(
   const finalCols: string[] = entityCols.map((c, i) => `e.${q(`__e${i}`)} AS ${q(c)}`)
   const joins: string[] = []
   const outputs = new Map<string, string>()
+  // With a native ASOF join, every view is chained onto the entity rows in one FROM clause.
+  let asofFrom: string | undefined = dialect.asofJoin ? `${q('__larder_entity')} AS e` : undefined
 
   plan.views.forEach((pv, v) => {
     const source = pv.view.source
@@ -122,56 +124,65 @@ export function compilePointInTimeSql(
       `${srcName} AS (SELECT ${srcCols.join(', ')} FROM ${relation(inputs.sources(pv), dialect)} AS ${q('__larder_source')} WHERE ${col(ts)} IS NOT NULL)`,
     )
     const ttl = ttlMicros(pv)
-    const keyEq = pv.joinKeys.map((k, i): [string, string] => [
-      `e.${ecol(k.entityColumn)}`,
-      `s.${q(`__k${i}`)}`,
-    ])
-    const featureCols = pv.features.map((_, i) => `s.${q(`__f${i}`)}`)
-    const order = `s.${q('__ts')} DESC${cr === undefined ? '' : `, s.${q('__cr')} DESC NULLS LAST`}`
-    const asof = dialect.asofJoin?.({
-      left: `${q('__larder_entity')} AS e`,
-      right: `${q(`__larder_dedup${v}`)} AS s`,
-      equalities: keyEq,
-      leftTime: `e.${T}`,
-      rightTime: `s.${q('__ts')}`,
-    })
-    if (asof !== undefined) {
-      // One row per (keys, event_ts): the greatest created timestamp.
-      const part = [...pv.joinKeys.map((_, i) => q(`__k${i}`)), q('__ts')].join(', ')
-      const dedupOrder = cr === undefined ? '' : ` ORDER BY ${q('__cr')} DESC NULLS LAST`
-      ctes.push(
-        `${q(`__larder_dedup${v}`)} AS (SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ${part}${dedupOrder}) AS ${q('__larder_rn')} FROM ${srcName}) AS ${q('__larder_d')} WHERE ${q('__larder_rn')} = 1)`,
-      )
+    const keyEq = (s: string) =>
+      pv.joinKeys.map((k, i): [string, string] => [
+        `e.${ecol(k.entityColumn)}`,
+        `${s}.${q(`__k${i}`)}`,
+      ])
+    const cast = (expr: string, f: PlannedView['features'][number]) =>
+      `CAST(${expr} AS ${dialect.typeName(f.valueType as ValueTypeName)}) AS ${q(f.outputName)}`
+    if (asofFrom !== undefined) {
+      // ASOF picks, per entity row, the source row with the greatest event_ts <= T. With a
+      // created column, the source is first cut to one row per (keys, event_ts): the greatest
+      // created timestamp. Without one, equal event timestamps are a full tie: any row is right.
+      let right = srcName
+      if (cr !== undefined) {
+        const part = [...pv.joinKeys.map((_, i) => q(`__k${i}`)), q('__ts')].join(', ')
+        right = q(`__larder_dedup${v}`)
+        ctes.push(
+          `${right} AS (SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY ${part} ORDER BY ${q('__cr')} DESC NULLS LAST) AS ${q('__larder_rn')} FROM ${srcName}) AS ${q('__larder_d')} WHERE ${q('__larder_rn')} = 1)`,
+        )
+      }
+      const s = q(`s${v}`)
+      const joined = dialect.asofJoin?.({
+        left: asofFrom,
+        right: `${right} AS ${s}`,
+        equalities: keyEq(s),
+        leftTime: `e.${T}`,
+        rightTime: `${s}.${q('__ts')}`,
+      })
+      if (joined === undefined) {
+        throw new LarderError('INTERNAL', `dialect '${dialect.name}' declined an ASOF join`, {
+          component: 'sql',
+        })
+      }
+      asofFrom = joined
       const within =
-        ttl > 0n ? ` AND s.${q('__ts')} >= ${dialect.subtractMicroseconds(`e.${T}`, ttl)}` : ''
-      ctes.push(
-        `${viewName} AS (SELECT e.${ROW} AS ${ROW}, ${pv.features
-          .map(
-            (_, i) =>
-              `CASE WHEN s.${q('__ts')} IS NOT NULL${within} THEN s.${q(`__f${i}`)} END AS ${q(`__f${i}`)}`,
-          )
-          .join(', ')} FROM ${asof})`,
-      )
-    } else {
-      const on = [
-        ...keyEq.map(([l, r]) => `${l} = ${r}`),
-        `s.${q('__ts')} <= e.${T}`,
-        ...(ttl > 0n ? [`s.${q('__ts')} >= ${dialect.subtractMicroseconds(`e.${T}`, ttl)}`] : []),
-      ]
-      ctes.push(
-        `${viewName} AS (SELECT ${ROW}, ${pv.features.map((_, i) => q(`__f${i}`)).join(', ')} FROM (SELECT e.${ROW} AS ${ROW}, ${featureCols
-          .map((c, i) => `${c} AS ${q(`__f${i}`)}`)
-          .join(
-            ', ',
-          )}, ROW_NUMBER() OVER (PARTITION BY e.${ROW} ORDER BY ${order}) AS ${q('__larder_rn')} FROM ${q('__larder_entity')} AS e JOIN ${srcName} AS s ON ${on.join(' AND ')}) AS ${q('__larder_ranked')} WHERE ${q('__larder_rn')} = 1)`,
-      )
+        ttl > 0n ? ` AND ${s}.${q('__ts')} >= ${dialect.subtractMicroseconds(`e.${T}`, ttl)}` : ''
+      pv.features.forEach((f, i) => {
+        outputs.set(
+          f.outputName,
+          cast(`CASE WHEN ${s}.${q('__ts')} IS NOT NULL${within} THEN ${s}.${q(`__f${i}`)} END`, f),
+        )
+      })
+      return
     }
+    const on = [
+      ...keyEq('s').map(([l, r]) => `${l} = ${r}`),
+      `s.${q('__ts')} <= e.${T}`,
+      ...(ttl > 0n ? [`s.${q('__ts')} >= ${dialect.subtractMicroseconds(`e.${T}`, ttl)}`] : []),
+    ]
+    const order = `s.${q('__ts')} DESC${cr === undefined ? '' : `, s.${q('__cr')} DESC NULLS LAST`}`
+    ctes.push(
+      `${viewName} AS (SELECT ${ROW}, ${pv.features.map((_, i) => q(`__f${i}`)).join(', ')} FROM (SELECT e.${ROW} AS ${ROW}, ${pv.features
+        .map((_, i) => `s.${q(`__f${i}`)} AS ${q(`__f${i}`)}`)
+        .join(
+          ', ',
+        )}, ROW_NUMBER() OVER (PARTITION BY e.${ROW} ORDER BY ${order}) AS ${q('__larder_rn')} FROM ${q('__larder_entity')} AS e JOIN ${srcName} AS s ON ${on.join(' AND ')}) AS ${q('__larder_ranked')} WHERE ${q('__larder_rn')} = 1)`,
+    )
     joins.push(`LEFT JOIN ${viewName} AS ${alias} ON ${alias}.${ROW} = e.${ROW}`)
     pv.features.forEach((f, i) => {
-      outputs.set(
-        f.outputName,
-        `CAST(${alias}.${q(`__f${i}`)} AS ${dialect.typeName(f.valueType as ValueTypeName)}) AS ${q(f.outputName)}`,
-      )
+      outputs.set(f.outputName, cast(`${alias}.${q(`__f${i}`)}`, f))
     })
   })
   for (const name of plan.outputColumns.slice(entityCols.length)) {
@@ -182,7 +193,8 @@ export function compilePointInTimeSql(
       })
     finalCols.push(expr)
   }
-  const sql = `WITH ${ctes.join(',\n')}\nSELECT ${finalCols.join(', ')}\nFROM ${q('__larder_entity')} AS e\n${joins.join('\n')}\nORDER BY e.${ROW}`
+  const from = asofFrom ?? [`${q('__larder_entity')} AS e`, ...joins].join('\n')
+  const sql = `WITH ${ctes.join(',\n')}\nSELECT ${finalCols.join(', ')}\nFROM ${from}\nORDER BY e.${ROW}`
   return { sql, params: [] }
 }
 
