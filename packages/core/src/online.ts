@@ -2,12 +2,12 @@
  * Online reads (`getOnlineFeatures`): statuses, timestamps, duplicate rows read once,
  * on-demand views applied, results column-major (Feast's shape) or as row objects.
  */
-import type { OnlineStore, OnlineValue } from './contracts.js'
+import type { OnlineStore } from './contracts.js'
 import type { Columns } from './definitions.js'
 import { formatTime } from './duration.js'
 import { serializeEntityKey } from './entity-key.js'
 import { LarderError } from './errors.js'
-import { type RegistryIndex, resolveRefs } from './refs.js'
+import { type RegistryIndex, type ResolvedRefs, resolveRefs } from './refs.js'
 import type { FeatureSpec, FeatureViewSpec, ProjectionSpec } from './spec.js'
 import type { ValueTypeName } from './types.js'
 import { coerceValue, toUserValue } from './values.js'
@@ -168,59 +168,184 @@ function toColumns(request: OnlineFeaturesRequest): {
   return { columns, n: lengths.size ? [...lengths][0]! : 0 }
 }
 
-interface ViewRead {
+/** One store read of a retrieval: a view (or projection of one) and the features it needs. */
+interface PlannedRead {
   view: FeatureViewSpec
   projectionName: string
-  /** view join key -> entity column. */
+  /** view join key -> entity column, with the entity's value type. */
   keys: Array<{ name: string; column: string; type: ValueTypeName }>
   features: string[]
-  /** Row -> unique key index. */
-  rowToKey: Int32Array
-  uniqueKeys: Uint8Array[]
-  result?: Array<OnlineValue | undefined>
-  /** feature -> position in `features` and its spec (built once, not searched per feature). */
-  lookup?: Map<string, { index: number; spec: FeatureSpec }>
+  specs: FeatureSpec[]
+  /** Max age in microseconds; 0 = none. */
+  ttl: bigint
 }
 
-function planRead(
-  ctx: OnlineContext,
-  projection: ProjectionSpec,
-  features: string[],
-  columns: Map<string, readonly unknown[]>,
-  n: number,
-): ViewRead {
-  const view = ctx.index.view(projection.view)
-  const keys: ViewRead['keys'] = []
-  for (const e of view.entities) {
-    const entity = ctx.index.entities.get(e)
-    if (!entity)
-      throw new LarderError('NOT_FOUND', `entity '${e}' of view '${view.name}' is not registered`)
-    for (const k of entity.joinKeys)
-      keys.push({ name: k, column: projection.joinKeyMap?.[k] ?? k, type: entity.valueType })
+/** An output column after the join keys. */
+type PlannedOutput =
+  | { kind: 'view'; name: string; read: number; index: number; valueType: ValueTypeName }
+  | { kind: 'odfv'; name: string; od: number; feature: string; valueType: ValueTypeName }
+
+/** Everything of an online read that depends only on the registry and what is asked. */
+interface OnlinePlan {
+  reads: PlannedRead[]
+  outputs: PlannedOutput[]
+  onDemand: Array<{
+    spec: ResolvedRefs['onDemand'][number]['spec']
+    inputs: Array<{ name: string; read: number; index: number; valueType: ValueTypeName }>
+  }>
+  /** Join-key columns of the requested views with their types. */
+  keyColumns: Map<string, ValueTypeName>
+}
+
+const planCache = new WeakMap<RegistryIndex, Map<string, OnlinePlan>>()
+const PLAN_CACHE_SIZE = 256
+
+function planOnline(index: RegistryIndex, request: OnlineFeaturesRequest): OnlinePlan {
+  const refs = resolveRefs(index, request)
+  const full = request.fullFeatureNames ?? false
+  const reads: PlannedRead[] = []
+  const readOf = new Map<string, number>()
+  const addRead = (p: ProjectionSpec, features: readonly string[]): number => {
+    const id = `${p.view}|${p.name ?? ''}|${JSON.stringify(p.joinKeyMap ?? {})}`
+    let at = readOf.get(id)
+    if (at === undefined) {
+      const view = index.view(p.view)
+      const keys: PlannedRead['keys'] = []
+      for (const e of view.entities) {
+        const entity = index.entities.get(e)
+        if (!entity) {
+          throw new LarderError(
+            'NOT_FOUND',
+            `entity '${e}' of view '${view.name}' is not registered`,
+          )
+        }
+        for (const k of entity.joinKeys) {
+          keys.push({ name: k, column: p.joinKeyMap?.[k] ?? k, type: entity.valueType })
+        }
+      }
+      at = reads.length
+      readOf.set(id, at)
+      reads.push({
+        view,
+        projectionName: p.name ?? p.view,
+        keys,
+        features: [],
+        specs: [],
+        ttl: BigInt(Math.round(view.ttlSeconds * 1e6)),
+      })
+    }
+    const r = reads[at]!
+    for (const f of features) {
+      if (r.features.includes(f)) continue
+      const spec = r.view.features.find((x) => x.name === f)
+      if (!spec) throw new LarderError('NOT_FOUND', `feature '${r.view.name}:${f}' does not exist`)
+      r.features.push(f)
+      r.specs.push(spec)
+    }
+    return at
   }
-  for (const k of keys) {
-    if (!columns.has(k.column)) {
+  const projectionReads = refs.projections.map((p) => addRead(p, p.features ?? []))
+  for (const h of refs.hidden) addRead(h, h.features ?? [])
+
+  const keyColumns = new Map<string, ValueTypeName>()
+  for (const at of projectionReads.length ? projectionReads : reads.map((_, i) => i)) {
+    for (const k of reads[at]!.keys) if (!keyColumns.has(k.column)) keyColumns.set(k.column, k.type)
+  }
+
+  const onDemand = refs.onDemand.map((od) => {
+    const inputs: OnlinePlan['onDemand'][number]['inputs'] = []
+    for (const src of od.spec.sources) {
+      const at =
+        reads.findIndex((x) => x.view.name === src.view && x.projectionName === src.view) >= 0
+          ? reads.findIndex((x) => x.view.name === src.view && x.projectionName === src.view)
+          : reads.findIndex((x) => x.view.name === src.view)
+      const r = reads[at]!
+      for (const f of src.features ?? r.view.features.map((x) => x.name)) {
+        const i = r.features.indexOf(f)
+        inputs.push({ name: f, read: at, index: i, valueType: r.specs[i]!.valueType })
+      }
+    }
+    return { spec: od.spec, inputs }
+  })
+
+  const names = new Map<string, string>()
+  const claim = (name: string, ref: string) => {
+    const prev = names.get(name)
+    if (prev) {
       throw new LarderError(
         'INVALID_INPUT',
-        `entity rows miss join key '${k.column}' needed by feature view '${view.name}'`,
+        `features '${prev}' and '${ref}' would both be returned as '${name}'`,
+        { hint: 'set fullFeatureNames (full_feature_names) to name outputs view__feature' },
+      )
+    }
+    names.set(name, ref)
+  }
+  const outputs: PlannedOutput[] = refs.order.map((o) => {
+    if (o.kind === 'view') {
+      const at = projectionReads[o.index]!
+      const r = reads[at]!
+      const name = full ? `${r.projectionName}__${o.feature}` : o.feature
+      claim(name, `${r.projectionName}:${o.feature}`)
+      const index = r.features.indexOf(o.feature)
+      return { kind: 'view', name, read: at, index, valueType: r.specs[index]!.valueType }
+    }
+    const od = refs.onDemand[o.index]!
+    const name = full ? `${od.projectionName}__${o.feature}` : o.feature
+    claim(name, `${od.projectionName}:${o.feature}`)
+    const spec = od.features.find((f) => f.name === o.feature)!
+    return { kind: 'odfv', name, od: o.index, feature: o.feature, valueType: spec.valueType }
+  })
+  return { reads, outputs, onDemand, keyColumns }
+}
+
+function cachedPlan(index: RegistryIndex, request: OnlineFeaturesRequest): OnlinePlan {
+  let cache = planCache.get(index)
+  if (!cache) {
+    cache = new Map()
+    planCache.set(index, cache)
+  }
+  const key = `${request.fullFeatureNames ? 1 : 0}\u0001${request.featureService ?? ''}\u0001${request.features?.join('\u0000') ?? ''}`
+  let plan = cache.get(key)
+  if (!plan) {
+    plan = planOnline(index, request)
+    if (cache.size >= PLAN_CACHE_SIZE) cache.clear()
+    cache.set(key, plan)
+  }
+  return plan
+}
+
+/** Entity keys of one read: the distinct serialized keys and, per row, which one. */
+function entityKeys(
+  r: PlannedRead,
+  columns: Map<string, readonly unknown[]>,
+  n: number,
+): { rowToKey: Int32Array; uniqueKeys: Uint8Array[] } {
+  const keyCols = r.keys.map((k) => {
+    const col = columns.get(k.column)
+    if (!col) {
+      throw new LarderError(
+        'INVALID_INPUT',
+        `entity rows miss join key '${k.column}' needed by feature view '${r.view.name}'`,
         { hint: `give it in entities, e.g. { "${k.column}": [...] }` },
       )
     }
-  }
+    return col
+  })
   const rowToKey = new Int32Array(n)
   const uniqueKeys: Uint8Array[] = []
-  const seen = new Map<string, number>()
+  const seen = n > 1 ? new Map<string, number>() : undefined
   for (let i = 0; i < n; i++) {
-    const parts = keys.map((k) => ({
-      name: k.name,
-      valueType: k.type,
-      value: coerceValue(columns.get(k.column)![i], k.type, `join key '${k.column}', row ${i}`),
-    }))
-    for (const p of parts) {
-      if (p.value === null)
-        throw new LarderError('INVALID_INPUT', `join key '${p.name}' is null in row ${i}`)
-    }
+    const parts = r.keys.map((k, j) => {
+      const value = coerceValue(keyCols[j]![i], k.type, `join key '${k.column}', row ${i}`)
+      if (value === null)
+        throw new LarderError('INVALID_INPUT', `join key '${k.column}' is null in row ${i}`)
+      return { name: k.name, valueType: k.type, value }
+    })
     const key = serializeEntityKey(parts)
+    if (!seen) {
+      uniqueKeys.push(key)
+      continue
+    }
     const s = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
     let idx = seen.get(s)
     if (idx === undefined) {
@@ -230,18 +355,12 @@ function planRead(
     }
     rowToKey[i] = idx
   }
-  return {
-    view,
-    projectionName: projection.name ?? projection.view,
-    keys,
-    features,
-    rowToKey,
-    uniqueKeys,
-  }
+  return { rowToKey, uniqueKeys }
 }
 
 /**
- * Reads online features for entity rows.
+ * Reads online features for entity rows. What depends only on the registry and the list of
+ * features (reference resolution, name checks) is planned once per registry snapshot.
  * @throws LarderError NOT_FOUND / INVALID_INPUT for unknown references, missing join keys,
  *   mistyped values, missing request data, colliding output names.
  */
@@ -249,41 +368,18 @@ export async function getOnlineFeatures(
   ctx: OnlineContext,
   request: OnlineFeaturesRequest,
 ): Promise<OnlineFeaturesResponse> {
-  const refs = resolveRefs(ctx.index, request)
+  const plan = cachedPlan(ctx.index, request)
   const { columns, n } = toColumns(request)
-  const full = request.fullFeatureNames ?? false
-
-  // One read per view projection (requested + hidden inputs of on-demand views merged).
-  const reads: ViewRead[] = []
-  const readOf = new Map<string, ViewRead>()
-  const addRead = (p: ProjectionSpec, features: string[]) => {
-    const id = `${p.view}|${p.name ?? ''}|${JSON.stringify(p.joinKeyMap ?? {})}`
-    const existing = readOf.get(id)
-    if (existing) {
-      for (const f of features) if (!existing.features.includes(f)) existing.features.push(f)
-      return existing
-    }
-    const r = planRead(ctx, p, [...features], columns, n)
-    readOf.set(id, r)
-    reads.push(r)
-    return r
-  }
-  const projectionReads = refs.projections.map((p) => addRead(p, p.features ?? []))
-  for (const h of refs.hidden) addRead(h, h.features ?? [])
-  await Promise.all(
-    reads.map(async (r) => {
-      r.result = await ctx.onlineStore.read(r.view, r.uniqueKeys, r.features)
-    }),
+  const keyed = plan.reads.map((r) => entityKeys(r, columns, n))
+  const results = await Promise.all(
+    plan.reads.map((r, i) => ctx.onlineStore.read(r.view, keyed[i]!.uniqueKeys, r.features)),
   )
 
   // Join-key columns first, in the order the entity input gives them.
-  const keyColumns = new Map<string, ValueTypeName>()
-  for (const r of projectionReads.length ? projectionReads : reads)
-    for (const k of r.keys) if (!keyColumns.has(k.column)) keyColumns.set(k.column, k.type)
   const out: OnlineColumn[] = []
   const zeroTs = () => new Array<bigint>(n).fill(0n)
   for (const name of columns.keys()) {
-    const type = keyColumns.get(name)
+    const type = plan.keyColumns.get(name)
     if (!type) continue
     out.push({
       name,
@@ -296,18 +392,20 @@ export async function getOnlineFeatures(
     })
   }
 
-  const featureColumn = (r: ViewRead, feature: string, outputName: string): OnlineColumn => {
-    if (!r.lookup) {
-      const specs = new Map(r.view.features.map((f) => [f.name, f]))
-      r.lookup = new Map(r.features.map((f, index) => [f, { index, spec: specs.get(f)! }]))
-    }
-    const { index: fi, spec } = r.lookup.get(feature)!
-    const ttl = BigInt(Math.round(r.view.ttlSeconds * 1e6))
+  const featureColumn = (
+    at: number,
+    fi: number,
+    outputName: string,
+    valueType: ValueTypeName,
+  ): OnlineColumn => {
+    const r = plan.reads[at]!
+    const result = results[at]!
+    const rowToKey = keyed[at]!.rowToKey
     const values = new Array<unknown>(n)
     const statuses = new Array<FeatureStatus>(n)
     const ts = new Array<bigint>(n)
     for (let i = 0; i < n; i++) {
-      const hit = r.result![r.rowToKey[i]!]
+      const hit = result[rowToKey[i]!]
       if (!hit) {
         values[i] = null
         statuses[i] = 'NOT_FOUND'
@@ -316,7 +414,7 @@ export async function getOnlineFeatures(
       }
       ts[i] = hit.eventTs
       const v = hit.values[fi] ?? null
-      if (ttl > 0n && ctx.now - hit.eventTs > ttl) {
+      if (r.ttl > 0n && ctx.now - hit.eventTs > r.ttl) {
         values[i] = null
         statuses[i] = 'OUTSIDE_MAX_AGE'
       } else {
@@ -324,38 +422,33 @@ export async function getOnlineFeatures(
         statuses[i] = v === null ? 'NULL_VALUE' : 'PRESENT'
       }
     }
-    return { name: outputName, valueType: spec.valueType, values, statuses, eventTimestamps: ts }
+    return { name: outputName, valueType, values, statuses, eventTimestamps: ts }
   }
 
   // On-demand views: computed over the columns of their inputs and request data.
-  const odfvOutputs = refs.onDemand.map((od) => {
-    const transform = ctx.onDemandTransforms.get(od.spec.name)
+  const odfvResults = plan.onDemand.map(({ spec, inputs: planned }) => {
+    const transform = ctx.onDemandTransforms.get(spec.name)
     if (!transform) {
       throw new LarderError(
         'NOT_FOUND',
-        `on-demand feature view '${od.spec.name}' has no transform in this process`,
+        `on-demand feature view '${spec.name}' has no transform in this process`,
         {
           hint: 'open the store on the repo (FeatureStore.open / larder -c REPO) so the definition files are loaded',
         },
       )
     }
     const inputs: Columns = {}
-    for (const src of od.spec.sources) {
-      const r =
-        reads.find((x) => x.view.name === src.view && x.projectionName === src.view) ??
-        reads.find((x) => x.view.name === src.view)!
-      for (const f of src.features ?? r.view.features.map((x) => x.name)) {
-        const col = featureColumn(r, f, f)
-        inputs[f] = col.values.map((v) => toUserValue(v, col.valueType))
-      }
+    for (const input of planned) {
+      const col = featureColumn(input.read, input.index, input.name, input.valueType)
+      inputs[input.name] = col.values.map((v) => toUserValue(v, input.valueType))
     }
-    for (const rs of od.spec.requestSources) {
+    for (const rs of spec.requestSources) {
       for (const field of rs.schema) {
         const col = columns.get(field.name)
         if (!col) {
           throw new LarderError(
             'INVALID_INPUT',
-            `request data '${field.name}' is required by on-demand feature view '${od.spec.name}'`,
+            `request data '${field.name}' is required by on-demand feature view '${spec.name}'`,
             {
               hint: `add it to entities or requestData, e.g. { "${field.name}": [...] } with one value per entity row`,
             },
@@ -369,64 +462,40 @@ export async function getOnlineFeatures(
         )
       }
     }
-    let result: Columns
     try {
-      result = transform(inputs)
+      return transform(inputs)
     } catch (err) {
       throw new LarderError(
         'INVALID_INPUT',
-        `on-demand feature view '${od.spec.name}' failed: ${(err as Error).message}`,
+        `on-demand feature view '${spec.name}' failed: ${(err as Error).message}`,
         { cause: err },
       )
     }
-    return { od, result }
   })
 
-  const names = new Map<string, string>()
-  const claim = (name: string, ref: string) => {
-    const prev = names.get(name)
-    if (prev) {
-      throw new LarderError(
-        'INVALID_INPUT',
-        `features '${prev}' and '${ref}' would both be returned as '${name}'`,
-        {
-          hint: 'set fullFeatureNames (full_feature_names) to name outputs view__feature',
-        },
-      )
-    }
-    names.set(name, ref)
-  }
-  for (const o of refs.order) {
+  for (const o of plan.outputs) {
     if (o.kind === 'view') {
-      const p = refs.projections[o.index]!
-      const r = projectionReads[o.index]!
-      const outputName = full ? `${r.projectionName}__${o.feature}` : o.feature
-      claim(outputName, `${r.projectionName}:${o.feature}`)
-      out.push(featureColumn(r, o.feature, outputName))
-      void p
-    } else {
-      const { od, result } = odfvOutputs[o.index]!
-      const spec = od.features.find((f) => f.name === o.feature)!
-      const outputName = full ? `${od.projectionName}__${o.feature}` : o.feature
-      claim(outputName, `${od.projectionName}:${o.feature}`)
-      const raw = result[o.feature]
-      if (!Array.isArray(raw) || raw.length !== n) {
-        throw new LarderError(
-          'INVALID_DEFINITION',
-          `on-demand feature view '${od.spec.name}' returned ${Array.isArray(raw) ? `${raw.length} values` : 'no column'} for '${o.feature}', expected ${n}`,
-        )
-      }
-      const values = raw.map((v, i) =>
-        coerceValue(v, spec.valueType, `on-demand output '${od.spec.name}:${o.feature}', row ${i}`),
-      )
-      out.push({
-        name: outputName,
-        valueType: spec.valueType,
-        values,
-        statuses: values.map((v) => (v === null ? 'NULL_VALUE' : 'PRESENT')),
-        eventTimestamps: zeroTs(),
-      })
+      out.push(featureColumn(o.read, o.index, o.name, o.valueType))
+      continue
     }
+    const spec = plan.onDemand[o.od]!.spec
+    const raw = odfvResults[o.od]![o.feature]
+    if (!Array.isArray(raw) || raw.length !== n) {
+      throw new LarderError(
+        'INVALID_DEFINITION',
+        `on-demand feature view '${spec.name}' returned ${Array.isArray(raw) ? `${raw.length} values` : 'no column'} for '${o.feature}', expected ${n}`,
+      )
+    }
+    const values = raw.map((v, i) =>
+      coerceValue(v, o.valueType, `on-demand output '${spec.name}:${o.feature}', row ${i}`),
+    )
+    out.push({
+      name: o.name,
+      valueType: o.valueType,
+      values,
+      statuses: values.map((v) => (v === null ? 'NULL_VALUE' : 'PRESENT')),
+      eventTimestamps: zeroTs(),
+    })
   }
   return new OnlineFeaturesResponse(out, n)
 }
