@@ -1,5 +1,6 @@
 /**
- * The feature server (`@larder/server`, POST /get-online-features) on SQLite under HTTP load
+ * The feature server (`@larder/server`, POST /get-online-features) on SQLite and on Redis (when
+ * one is reachable: REDIS_URL or 127.0.0.1:6379) under HTTP load
  * (autocannon), against a baseline in the same run: a minimal Fastify route that does only
  * the same raw store reads (`SqliteOnlineStore.read`) and answers the same JSON.
  *
@@ -15,7 +16,7 @@
  *   pnpm bench server-online --scale 10
  */
 import { type ChildProcess, fork } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -33,10 +34,12 @@ import {
   type SourceSpec,
   t,
 } from '@larder/core'
+import { redisOnlineStore } from '@larder/redis'
 import { createFeatureServer } from '@larder/server'
 import { sqliteOnlineStore } from '@larder/sqlite'
+import { findRedis } from '@larder/testing'
 import Fastify from 'fastify'
-import type { Benchmark, BenchResult } from '../types.js'
+import type { Benchmark, BenchContext, BenchResult } from '../types.js'
 
 const ENTITIES = 10_000
 const FEATURES = Array.from({ length: 50 }, (_, i) => `f${i}`)
@@ -74,26 +77,35 @@ const wide = featureView({
   source,
 })
 
-function openStore(dir: string, definitions: AnyDefinition[]): FeatureStore {
+/** The online stores the server is measured on. */
+type Backend = 'sqlite' | 'redis'
+
+function onlineStoreOf(backend: Backend, dir: string) {
+  return backend === 'redis'
+    ? redisOnlineStore({ url: process.env.LARDER_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379' })
+    : sqliteOnlineStore({ path: join(dir, 'online.db') })
+}
+
+function openStore(dir: string, definitions: AnyDefinition[], backend: Backend): FeatureStore {
   return new FeatureStore({
     repoPath: dir,
     config: {
       project: PROJECT,
       registry: 'registry.json',
       offlineStore: memoryOfflineStore({}),
-      onlineStore: sqliteOnlineStore({ path: 'online.db' }),
+      onlineStore: onlineStoreOf(backend, dir),
     },
     definitions: definitions.map((definition) => ({ definition, origin: 'bench' })),
   })
 }
 
 /** Child process: serve `mode` on port 0, report the URL, answer RSS probes. */
-async function serveChild(mode: string, dir: string): Promise<void> {
+async function serveChild(mode: string, dir: string, backend: Backend): Promise<void> {
   const send = (m: unknown) => process.send?.(m)
   let close: () => Promise<void>
   let url: string
   if (mode === 'larder') {
-    const store = openStore(dir, [])
+    const store = openStore(dir, [], backend)
     const server = await createFeatureServer(store, {
       port: 0,
       logger: false,
@@ -103,9 +115,9 @@ async function serveChild(mode: string, dir: string): Promise<void> {
     close = server.close
   } else {
     // Baseline: only the raw store read and the same JSON answer.
-    const store = sqliteOnlineStore({ path: join(dir, 'online.db') })
+    const store = onlineStoreOf(backend, dir)
     store.configure({ project: PROJECT, repoPath: dir, logger: noopLogger })
-    const store0 = openStore(dir, [])
+    const store0 = openStore(dir, [], backend)
     const view = (await store0.registryIndex()).view('wide') as FeatureViewSpec
     const app = Fastify({ logger: false })
     const zero = formatTime(0n)
@@ -162,9 +174,14 @@ interface Child {
   stop(): Promise<void>
 }
 
-function startChild(mode: string, dir: string): Promise<Child> {
+function startChild(mode: string, dir: string, backend: Backend): Promise<Child> {
   const child = fork(fileURLToPath(import.meta.url), [], {
-    env: { ...process.env, LARDER_BENCH_SERVER_CHILD: mode, LARDER_BENCH_SERVER_DIR: dir },
+    env: {
+      ...process.env,
+      LARDER_BENCH_SERVER_CHILD: mode,
+      LARDER_BENCH_SERVER_DIR: dir,
+      LARDER_BENCH_SERVER_BACKEND: backend,
+    },
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })
   return new Promise((resolve, reject) => {
@@ -220,102 +237,140 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 
+/** Alternating autocannon runs of the Larder server and the raw route on one backend. */
+async function measure(
+  ctx: BenchContext,
+  backend: Backend,
+  larder: Child,
+  raw: Child,
+): Promise<BenchResult[]> {
+  const runSeconds = 2
+  const rounds = Math.max(5, ctx.runs)
+  const results: BenchResult[] = []
+  for (const entities of [1, 100]) {
+    const name = `${backend}: POST /get-online-features ${entities} entit${entities === 1 ? 'y' : 'ies'} x 50 features, ${CONNECTIONS} connections (timesMs = wall ms per request)`
+    const payload = body(entities, 17)
+    // Warm both (JIT, SQLite page cache).
+    await load(larder.url, payload, 1)
+    await load(raw.url, payload, 1)
+    const runs: Record<'larder' | 'raw', AutocannonResult[]> = { larder: [], raw: [] }
+    for (let run = 0; run < rounds; run++) {
+      const order = run % 2 === 0 ? (['raw', 'larder'] as const) : (['larder', 'raw'] as const)
+      for (const subject of order) {
+        const r = await load(subject === 'larder' ? larder.url : raw.url, payload, runSeconds)
+        runs[subject].push(r)
+        ctx.log(
+          `${entities}x50 run ${run + 1} ${subject}: ${r.requests.average.toFixed(0)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms`,
+        )
+      }
+    }
+    const figures = (rs: AutocannonResult[]) => ({
+      rps: median(rs.map((r) => r.requests.average)),
+      p50: median(rs.map((r) => r.latency.p50)),
+      p99: median(rs.map((r) => r.latency.p99)),
+    })
+    const l = figures(runs.larder)
+    const b = figures(runs.raw)
+    const throughput = l.rps / b.rps
+    const p99Ratio = l.p99 / Math.max(b.p99, 0.001)
+    const rss = Math.max(await larder.rss(), await raw.rss()) / 2 ** 20
+    results.push(
+      {
+        case: name,
+        subject: '@larder/server',
+        baseline: false,
+        timesMs: runs.larder.map((r) => 1000 / r.requests.average),
+        peakRssMb: (await larder.rss()) / 2 ** 20,
+        rows: runs.larder.reduce((s, r) => s + r.requests.total, 0),
+        extra: {
+          'req/s': Math.round(l.rps),
+          p50_ms: l.p50,
+          p99_ms: l.p99,
+          throughput_vs_baseline: +throughput.toFixed(3),
+          p99_vs_baseline: +p99Ratio.toFixed(3),
+          target: throughput >= 0.7 && p99Ratio <= 1.5 ? 'met' : 'MISSED',
+        },
+      },
+      {
+        case: name,
+        subject: `Fastify route + ${backend === 'redis' ? 'RedisOnlineStore' : 'SqliteOnlineStore'}.read`,
+        baseline: true,
+        timesMs: runs.raw.map((r) => 1000 / r.requests.average),
+        peakRssMb: rss,
+        rows: runs.raw.reduce((s, r) => s + r.requests.total, 0),
+        extra: { 'req/s': Math.round(b.rps), p50_ms: b.p50, p99_ms: b.p99 },
+      },
+    )
+  }
+  return results
+}
+
 const bench: Benchmark = {
   name: 'server-online',
   description:
-    'Feature server POST /get-online-features on SQLite (1x50, 100x50) under autocannon vs a minimal Fastify route doing only the raw store reads; plus an RSS soak',
+    'Feature server POST /get-online-features on SQLite and Redis (1x50, 100x50) under autocannon vs a minimal Fastify route doing only the raw store reads; plus an RSS soak',
   defaultScale: 1,
   async run(ctx) {
     const dir = mkdtempSync(join(tmpdir(), 'larder-bench-server-'))
     const children: Child[] = []
+    const results: BenchResult[] = []
+    let larder: Child | undefined
     try {
-      const store = openStore(dir, [driver, wide])
-      await store.apply({ skipSourceValidation: true })
-      const ts = formatTime(BigInt(Date.now() - 60_000) * 1000n)
-      const df: Record<string, unknown[]> = {
-        driver_id: Array.from({ length: ENTITIES }, (_, i) => i),
-        event_timestamp: new Array(ENTITIES).fill(ts),
-      }
-      for (const [j, f] of FEATURES.entries()) {
-        df[f] = Array.from({ length: ENTITIES }, (_, i) => i + j / 64)
-      }
-      await store.writeToOnlineStore('wide', df)
-      await store.close()
-      ctx.log(`wrote ${ENTITIES} entities x ${FEATURES.length} features to SQLite`)
-
-      const larder = await startChild('larder', dir)
-      const raw = await startChild('raw', dir)
-      children.push(larder, raw)
-      const runSeconds = 2
-      const rounds = Math.max(5, ctx.runs)
-      const results: BenchResult[] = []
-      for (const entities of [1, 100]) {
-        const name = `POST /get-online-features ${entities} entit${entities === 1 ? 'y' : 'ies'} x 50 features, ${CONNECTIONS} connections (timesMs = wall ms per request)`
-        const payload = body(entities, 17)
-        // Warm both (JIT, SQLite page cache).
-        await load(larder.url, payload, 1)
-        await load(raw.url, payload, 1)
-        const runs: Record<'larder' | 'raw', AutocannonResult[]> = { larder: [], raw: [] }
-        for (let run = 0; run < rounds; run++) {
-          const order = run % 2 === 0 ? (['raw', 'larder'] as const) : (['larder', 'raw'] as const)
-          for (const subject of order) {
-            const r = await load(subject === 'larder' ? larder.url : raw.url, payload, runSeconds)
-            runs[subject].push(r)
-            ctx.log(
-              `${entities}x50 run ${run + 1} ${subject}: ${r.requests.average.toFixed(0)} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms`,
-            )
-          }
-        }
-        const figures = (rs: AutocannonResult[]) => ({
-          rps: median(rs.map((r) => r.requests.average)),
-          p50: median(rs.map((r) => r.latency.p50)),
-          p99: median(rs.map((r) => r.latency.p99)),
-        })
-        const l = figures(runs.larder)
-        const b = figures(runs.raw)
-        const throughput = l.rps / b.rps
-        const p99Ratio = l.p99 / Math.max(b.p99, 0.001)
-        const rss = Math.max(await larder.rss(), await raw.rss()) / 2 ** 20
-        results.push(
-          {
-            case: name,
-            subject: '@larder/server',
-            baseline: false,
-            timesMs: runs.larder.map((r) => 1000 / r.requests.average),
-            peakRssMb: (await larder.rss()) / 2 ** 20,
-            rows: runs.larder.reduce((s, r) => s + r.requests.total, 0),
-            extra: {
-              'req/s': Math.round(l.rps),
-              p50_ms: l.p50,
-              p99_ms: l.p99,
-              throughput_vs_baseline: +throughput.toFixed(3),
-              p99_vs_baseline: +p99Ratio.toFixed(3),
-              target: throughput >= 0.7 && p99Ratio <= 1.5 ? 'met' : 'MISSED',
-            },
-          },
-          {
-            case: name,
-            subject: 'Fastify route + SqliteOnlineStore.read',
-            baseline: true,
-            timesMs: runs.raw.map((r) => 1000 / r.requests.average),
-            peakRssMb: rss,
-            rows: runs.raw.reduce((s, r) => s + r.requests.total, 0),
-            extra: { 'req/s': Math.round(b.rps), p50_ms: b.p50, p99_ms: b.p99 },
-          },
+      const backends: Backend[] = ['sqlite']
+      const redis = await findRedis().catch(() => undefined)
+      if (redis?.available) {
+        process.env.LARDER_BENCH_REDIS_URL = redis.url
+        backends.push('redis')
+      } else {
+        ctx.log(
+          'redis: not reachable, the Redis cases are skipped (set REDIS_URL or run redis-server)',
         )
       }
+      for (const backend of backends) {
+        // Each backend has its own repo folder (registry), so one's teardown leaves the other.
+        const repo = join(dir, backend)
+        mkdirSync(repo)
+        const store = openStore(repo, [driver, wide], backend)
+        await store.apply({ skipSourceValidation: true })
+        const ts = formatTime(BigInt(Date.now() - 60_000) * 1000n)
+        const df: Record<string, unknown[]> = {
+          driver_id: Array.from({ length: ENTITIES }, (_, i) => i),
+          event_timestamp: new Array(ENTITIES).fill(ts),
+        }
+        for (const [j, f] of FEATURES.entries()) {
+          df[f] = Array.from({ length: ENTITIES }, (_, i) => i + j / 64)
+        }
+        await store.writeToOnlineStore('wide', df)
+        await store.close()
+        ctx.log(`wrote ${ENTITIES} entities x ${FEATURES.length} features to ${backend}`)
+
+        const larderChild = await startChild('larder', repo, backend)
+        const raw = await startChild('raw', repo, backend)
+        children.push(larderChild, raw)
+        if (backend === 'sqlite') larder = larderChild
+        results.push(...(await measure(ctx, backend, larderChild, raw)))
+        if (backend === 'redis') {
+          await Promise.allSettled([larderChild.stop(), raw.stop()])
+          children.splice(children.indexOf(larderChild), 2)
+          const cleanup = openStore(repo, [], backend)
+          await cleanup.teardown()
+          await cleanup.close()
+        }
+      }
+      if (!larder) throw new Error('no SQLite server to soak')
+      const soaked: Child = larder
 
       // Soak: steady load on the Larder server, RSS sampled every 2 s.
       const soakSeconds = Math.max(4, Math.round(30 * ctx.scale))
       ctx.log(`soak: ${soakSeconds} s of 1x50 load, RSS every 2 s`)
-      const samples: number[] = [await larder.rss()]
+      const samples: number[] = [await soaked.rss()]
       const sampler = setInterval(() => {
-        void larder.rss().then((r) => samples.push(r))
+        void soaked.rss().then((r) => samples.push(r))
       }, 2000)
-      const soak = await load(larder.url, body(1, 3), soakSeconds).finally(() =>
+      const soak = await load(soaked.url, body(1, 3), soakSeconds).finally(() =>
         clearInterval(sampler),
       )
-      samples.push(await larder.rss())
+      samples.push(await soaked.rss())
       const mb = (b: number) => +(b / 2 ** 20).toFixed(1)
       ctx.log(
         `soak: ${soak.requests.total} requests, RSS first ${mb(samples[0]!)} MB, last ${mb(samples.at(-1)!)} MB, max ${mb(Math.max(...samples))} MB`,
@@ -349,5 +404,9 @@ export default bench
 
 const childMode = process.env.LARDER_BENCH_SERVER_CHILD
 if (childMode && process.send) {
-  await serveChild(childMode, process.env.LARDER_BENCH_SERVER_DIR ?? '.')
+  await serveChild(
+    childMode,
+    process.env.LARDER_BENCH_SERVER_DIR ?? '.',
+    (process.env.LARDER_BENCH_SERVER_BACKEND as Backend | undefined) ?? 'sqlite',
+  )
 }
