@@ -5,28 +5,11 @@ import {
   type AsofJoinSpec,
   ansiStringLiteral,
   type EpochMicros,
-  elementType,
   isoMicros,
   quoteAnsiIdentifier,
   type SqlDialect,
-  type ValueTypeName,
 } from '@larder/core'
-
-const SCALARS: Record<string, string> = {
-  int32: 'INTEGER',
-  int64: 'BIGINT',
-  float32: 'FLOAT',
-  float64: 'DOUBLE',
-  string: 'VARCHAR',
-  bytes: 'BLOB',
-  bool: 'BOOLEAN',
-  timestamp: 'TIMESTAMPTZ',
-}
-
-function typeName(type: ValueTypeName): string {
-  const element = elementType(type)
-  return element ? `${SCALARS[element]}[]` : (SCALARS[type] as string)
-}
+import { sqlTypeOf } from './duck-types.js'
 
 /**
  * DuckDB without ASOF: the portable ranking strategy (the same SQL a warehouse runs).
@@ -41,7 +24,7 @@ export const duckdbPortableDialect: SqlDialect = {
     `(${expr} - to_microseconds(CAST(${BigInt(micros)} AS BIGINT)))`,
   placeholder: (index) => `$${index}`,
   createTempTable: (name, query) => `CREATE TEMP TABLE ${quoteAnsiIdentifier(name)} AS ${query}`,
-  typeName,
+  typeName: sqlTypeOf,
 }
 
 /**

@@ -9,7 +9,7 @@
  * - field 1001 of `Value` (`repeated uint32`, packed): indexes of null elements of a list.
  *   The list holds the type's default value (0, '', false, empty bytes) at those indexes.
  */
-import { LarderError, type ValueTypeName } from '@larder/core'
+import { FEAST_VALUE_TYPE, LarderError, type ValueTypeName } from '@larder/core'
 
 /** Field number of the sub-second microseconds of timestamp values. */
 export const MICROS_FIELD = 1000
@@ -21,25 +21,11 @@ const WIRE_I64 = 1
 const WIRE_LEN = 2
 const WIRE_I32 = 5
 
-/** Value's oneof field numbers by Larder type. */
-const FIELD: Record<ValueTypeName, number> = {
-  bytes: 1,
-  string: 2,
-  int32: 3,
-  int64: 4,
-  float64: 5,
-  float32: 6,
-  bool: 7,
-  timestamp: 8,
-  'array<bytes>': 11,
-  'array<string>': 12,
-  'array<int32>': 13,
-  'array<int64>': 14,
-  'array<float64>': 15,
-  'array<float32>': 16,
-  'array<bool>': 17,
-  'array<timestamp>': 18,
-}
+/**
+ * Value's oneof field numbers by Larder type: Feast's ValueType enum numbers, which the
+ * Value message uses as its field numbers.
+ */
+const FIELD: Readonly<Record<ValueTypeName, number>> = FEAST_VALUE_TYPE
 const NULL_VAL = 19
 
 const MICROS = 1_000_000n

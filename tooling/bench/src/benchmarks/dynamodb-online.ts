@@ -23,16 +23,11 @@ import {
   UpdateItemCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb'
-import {
-  type FeatureViewSpec,
-  noopLogger,
-  type OnlineRow,
-  serializeEntityKey,
-  type ValueTypeName,
-} from '@larder/core'
+import { type FeatureViewSpec, noopLogger, type OnlineRow, type ValueTypeName } from '@larder/core'
 import { type DynamodbOnlineStoreOptions, dynamodbOnlineStore } from '@larder/dynamodb'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import type { Benchmark, BenchContext, BenchResult } from '../types.js'
+import { key, peakRssMb, view } from '../fixtures.js'
 
 // dynalite ships no types.
 const dynalite = createRequire(import.meta.url)('dynalite') as (options: {
@@ -44,27 +39,6 @@ const dynalite = createRequire(import.meta.url)('dynalite') as (options: {
 const T0 = 1_700_000_000_000_000n
 const CONCURRENCY = 32
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' }
-
-function peakRssMb(): number {
-  return Math.round(process.resourceUsage().maxRSS / 1024)
-}
-
-function view(name: string, features: Record<string, ValueTypeName>): FeatureViewSpec {
-  return {
-    kind: 'featureView',
-    name,
-    entities: ['driver'],
-    features: Object.entries(features).map(([f, valueType]) => ({ name: f, valueType })),
-    source: { kind: 'push', name: `${name}_source` },
-    ttlSeconds: 0,
-    online: true,
-    offline: false,
-  }
-}
-
-function key(id: number): Uint8Array {
-  return serializeEntityKey([{ name: 'driver_id', valueType: 'int64', value: BigInt(id) }])
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN

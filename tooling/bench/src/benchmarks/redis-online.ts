@@ -9,13 +9,7 @@
  *     latency; p50/p99 are in `extra`.
  * Needs Redis: REDIS_URL, else redis://127.0.0.1:6379.
  */
-import {
-  type FeatureViewSpec,
-  noopLogger,
-  type OnlineRow,
-  serializeEntityKey,
-  type ValueTypeName,
-} from '@larder/core'
+import { noopLogger, type OnlineRow, type ValueTypeName } from '@larder/core'
 import {
   encodeTimestamp,
   encodeValue,
@@ -25,30 +19,10 @@ import {
 } from '@larder/redis'
 import { Redis } from 'ioredis'
 import type { BenchContext, Benchmark, BenchResult } from '../types.js'
+import { key, peakRssMb, view } from '../fixtures.js'
 
 const T0 = 1_700_000_000_000_000n
 const PIPELINE = 1000
-
-function peakRssMb(): number {
-  return Math.round(process.resourceUsage().maxRSS / 1024)
-}
-
-function view(name: string, features: Record<string, ValueTypeName>): FeatureViewSpec {
-  return {
-    kind: 'featureView',
-    name,
-    entities: ['driver'],
-    features: Object.entries(features).map(([f, valueType]) => ({ name: f, valueType })),
-    source: { kind: 'push', name: `${name}_source` },
-    ttlSeconds: 0,
-    online: true,
-    offline: false,
-  }
-}
-
-function key(id: number): Uint8Array {
-  return serializeEntityKey([{ name: 'driver_id', valueType: 'int64', value: BigInt(id) }])
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN

@@ -10,41 +10,15 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import {
-  type FeatureViewSpec,
-  noopLogger,
-  type OnlineRow,
-  serializeEntityKey,
-  type ValueTypeName,
-} from '@larder/core'
+import { type FeatureViewSpec, noopLogger, type OnlineRow, type ValueTypeName } from '@larder/core'
 import { columnName, quoteIdentifier, sqliteOnlineStore, tableName } from '@larder/sqlite'
 
 import type { Benchmark, BenchContext, BenchResult } from '../types.js'
+import { key, peakRssMb, view } from '../fixtures.js'
 
 const PROJECT = 'bench'
 const T0 = 1_700_000_000_000_000n
 const INT64_MIN = '-9223372036854775808'
-
-function peakRssMb(): number {
-  return Math.round(process.resourceUsage().maxRSS / 1024)
-}
-
-function view(name: string, features: Record<string, ValueTypeName>): FeatureViewSpec {
-  return {
-    kind: 'featureView',
-    name,
-    entities: ['driver'],
-    features: Object.entries(features).map(([f, valueType]) => ({ name: f, valueType })),
-    source: { kind: 'push', name: `${name}_source` },
-    ttlSeconds: 0,
-    online: true,
-    offline: false,
-  }
-}
-
-function key(id: number): Uint8Array {
-  return serializeEntityKey([{ name: 'driver_id', valueType: 'int64', value: BigInt(id) }])
-}
 
 /** The statement the store prepares for a write of `features` (kept identical on purpose). */
 function upsertSql(v: FeatureViewSpec, features: string[]): string {
