@@ -372,6 +372,34 @@ describe('serving', () => {
     await expect(store.materialize('2026-01-02', '2026-01-01')).rejects.toThrow(/is after end/)
   })
 
+  test('re-apply with a changed definition keeps the intervals of views that remain', async () => {
+    await store.materialize('2025-12-31T00:00:00Z', '2026-01-01T06:00:00Z', {
+      views: ['driver_stats'],
+    })
+    const before = (await store.registryDump()).materializations.driver_stats
+    expect(before).toHaveLength(1)
+    const longer = featureView({
+      name: 'driver_stats',
+      entities: [driver],
+      ttl: { hours: 6 },
+      schema: { conv_rate: t.float32, trips: t.int64 },
+      source,
+    })
+    const again = open('2026-01-01T06:00:00Z', [driver, longer])
+    const dir = (store as unknown as { repoPath: string }).repoPath
+    const moved = new FeatureStore({
+      repoPath: dir,
+      config: again.config,
+      definitions: [driver, longer].map((definition) => ({ definition, origin: 'test' })),
+    })
+    const result = await moved.apply()
+    expect(result.text).toContain('ttlSeconds: 10800 -> 21600')
+    expect(result.text).toContain('Deleted feature view driver_fresh')
+    const after = await moved.registryDump()
+    expect(after.materializations.driver_stats).toEqual(before)
+    expect(after.materializations.driver_fresh).toBeUndefined()
+  })
+
   test('historical retrieval: point-in-time values, on-demand outputs, request order', async () => {
     const job = await store.getHistoricalFeatures({
       entityDf: [
