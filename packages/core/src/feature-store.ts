@@ -15,10 +15,10 @@ import {
   type OnlineFeaturesResponse,
 } from './online.js'
 import { RegistryIndex } from './refs.js'
+import type { InputRows } from './values.js'
 import type { TypedFeatureStore } from './typed.js'
 import {
   checkRows,
-  type InputRows,
   intervalRecord,
   type MaterializeProgress,
   type MaterializeViewResult,

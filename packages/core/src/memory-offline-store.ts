@@ -13,7 +13,7 @@ import {
   type SourceSchema,
 } from './contracts.js'
 import { LarderError } from './errors.js'
-import { gatherColumn, gatherMicros, KeyEncoder, readMicros } from './pit/columns.js'
+import { gatherColumn, gatherMicros, isTimeType, KeyEncoder, readMicros } from './pit/columns.js'
 import { pointInTimeJoin } from './pit/engine.js'
 import type { EntityTable, RetrievalPlan } from './retrieval.js'
 import { createdName, type SourceSpec, sourceColumn, timestampName } from './spec.js'
@@ -33,7 +33,7 @@ export function tableToRows(table: arrow.Table): Record<string, unknown>[] {
   const fields = table.schema.fields
   const cols = fields.map((f) => table.getChild(f.name) as arrow.Vector)
   const micros = fields.map((f, i) =>
-    arrow.DataType.isTimestamp(f.type) ? readMicros(cols[i] as arrow.Vector, f.name) : undefined,
+    isTimeType(f.type) ? readMicros(cols[i] as arrow.Vector, f.name) : undefined,
   )
   const rows: Record<string, unknown>[] = []
   for (let r = 0; r < table.numRows; r++) {
@@ -45,7 +45,12 @@ export function tableToRows(table: arrow.Table): Record<string, unknown>[] {
         row[f.name] = Number.isNaN(v) ? null : new Date(Math.floor(v / 1000))
       } else {
         const v = (cols[i] as arrow.Vector).get(r) as unknown
-        row[f.name] = v instanceof arrow.Vector ? [...v] : (v ?? null)
+        if (!(v instanceof arrow.Vector)) row[f.name] = v ?? null
+        else if (isTimeType(v.type)) {
+          row[f.name] = Array.from(readMicros(v, f.name), (m) =>
+            Number.isNaN(m) ? null : new Date(Math.floor(m / 1000)),
+          )
+        } else row[f.name] = [...v]
       }
     })
     rows.push(row)

@@ -10,7 +10,7 @@ import { LarderError } from './errors.js'
 import { type RegistryIndex, type ResolvedRefs, resolveRefs } from './refs.js'
 import type { FeatureSpec, FeatureViewSpec, ProjectionSpec } from './spec.js'
 import type { ValueTypeName } from './types.js'
-import { coerceValue, toUserValue } from './values.js'
+import { coerceValue, columnsOf, rowCount, toUserValue } from './values.js'
 
 /** Status of one returned value (Feast's names). */
 export type FeatureStatus = 'PRESENT' | 'NULL_VALUE' | 'NOT_FOUND' | 'OUTSIDE_MAX_AGE'
@@ -128,44 +128,24 @@ function toColumns(request: OnlineFeaturesRequest): {
   columns: Map<string, readonly unknown[]>
   n: number
 } {
-  const columns = new Map<string, readonly unknown[]>()
   if (request.entities && request.entityRows) {
     throw new LarderError(
       'INVALID_INPUT',
       'give entity rows either column-major (entities) or as objects (entityRows), not both',
     )
   }
-  if (request.entityRows) {
-    const names = new Set<string>()
-    for (const r of request.entityRows) for (const k of Object.keys(r)) names.add(k)
-    for (const k of names)
-      columns.set(
-        k,
-        request.entityRows.map((r) => r[k]),
-      )
-  } else if (request.entities) {
-    for (const [k, v] of Object.entries(request.entities)) {
-      if (!Array.isArray(v))
-        throw new LarderError('INVALID_INPUT', `entities['${k}'] must be a list of values`)
-      columns.set(k, v)
-    }
-  } else {
+  const rows = request.entityRows ?? request.entities
+  if (!rows) {
     throw new LarderError(
       'INVALID_INPUT',
       'entity rows are required (entities: { join_key: [values...] })',
     )
   }
-  for (const [k, v] of Object.entries(request.requestData ?? {})) {
-    if (!Array.isArray(v))
-      throw new LarderError('INVALID_INPUT', `requestData['${k}'] must be a list of values`)
-    columns.set(k, v)
+  const columns = columnsOf(rows, 'entity rows')
+  if (request.requestData) {
+    for (const [k, v] of columnsOf(request.requestData, 'request data')) columns.set(k, v)
   }
-  const lengths = new Set([...columns.values()].map((c) => c.length))
-  if (lengths.size > 1) {
-    const detail = [...columns].map(([k, v]) => `${k}: ${v.length}`).join(', ')
-    throw new LarderError('INVALID_INPUT', `entity columns have different lengths (${detail})`)
-  }
-  return { columns, n: lengths.size ? [...lengths][0]! : 0 }
+  return { columns, n: rowCount(columns, 'entity rows') }
 }
 
 /** One store read of a retrieval: a view (or projection of one) and the features it needs. */
@@ -255,10 +235,9 @@ function planOnline(index: RegistryIndex, request: OnlineFeaturesRequest): Onlin
   const onDemand = refs.onDemand.map((od) => {
     const inputs: OnlinePlan['onDemand'][number]['inputs'] = []
     for (const src of od.spec.sources) {
-      const at =
-        reads.findIndex((x) => x.view.name === src.view && x.projectionName === src.view) >= 0
-          ? reads.findIndex((x) => x.view.name === src.view && x.projectionName === src.view)
-          : reads.findIndex((x) => x.view.name === src.view)
+      // The view under its own name, else any projection of it.
+      const own = reads.findIndex((x) => x.view.name === src.view && x.projectionName === src.view)
+      const at = own >= 0 ? own : reads.findIndex((x) => x.view.name === src.view)
       const r = reads[at]!
       for (const f of src.features ?? r.view.features.map((x) => x.name)) {
         const i = r.features.indexOf(f)

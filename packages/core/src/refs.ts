@@ -3,6 +3,7 @@
  * feature-view projections and on-demand views, shared by online and historical retrieval.
  */
 import { LarderError } from './errors.js'
+import { parseRef } from './pit/plan.js'
 import type { RegistryData } from './registry.js'
 import type {
   EntitySpec,
@@ -97,17 +98,6 @@ export interface ResolvedRefs {
    * `{ kind: 'odfv', index, feature }`.
    */
   order: Array<{ kind: 'view' | 'odfv'; index: number; feature: string }>
-}
-
-function parseRef(ref: string): { view: string; feature: string } {
-  const i = ref.indexOf(':')
-  if (typeof ref !== 'string' || i <= 0 || i === ref.length - 1 || ref.indexOf(':', i + 1) >= 0) {
-    throw new LarderError(
-      'INVALID_INPUT',
-      `feature reference ${JSON.stringify(ref)} is not of the form 'view:feature'`,
-    )
-  }
-  return { view: ref.slice(0, i), feature: ref.slice(i + 1) }
 }
 
 /**

@@ -223,3 +223,53 @@ export function toUserValue(value: unknown, type: ValueTypeName): unknown {
     )
   return value
 }
+
+/** Rows as users give them: column-major (`{ col: [values] }`) or a list of row objects. */
+export type InputRows = Record<string, readonly unknown[]> | ReadonlyArray<Record<string, unknown>>
+
+/**
+ * Columns of user rows, by name. `what` names the input in errors.
+ * @throws LarderError INVALID_INPUT when rows are neither form, or a column is not a list.
+ */
+export function columnsOf(rows: InputRows, what: string): Map<string, readonly unknown[]> {
+  const columns = new Map<string, readonly unknown[]>()
+  if (Array.isArray(rows)) {
+    const list = rows as ReadonlyArray<Record<string, unknown>>
+    const names = new Set<string>()
+    for (const r of list) {
+      if (!r || typeof r !== 'object')
+        throw new LarderError('INVALID_INPUT', `${what}: every row must be an object`)
+      for (const k of Object.keys(r)) names.add(k)
+    }
+    for (const k of names)
+      columns.set(
+        k,
+        list.map((r) => r[k]),
+      )
+  } else if (rows && typeof rows === 'object') {
+    for (const [k, v] of Object.entries(rows)) {
+      if (!Array.isArray(v))
+        throw new LarderError('INVALID_INPUT', `${what}: column '${k}' must be a list of values`)
+      columns.set(k, v)
+    }
+  } else {
+    throw new LarderError(
+      'INVALID_INPUT',
+      `${what}: rows must be { column: [values] } or a list of row objects`,
+    )
+  }
+  return columns
+}
+
+/**
+ * The number of rows of columns that must all be as long.
+ * @throws LarderError INVALID_INPUT listing each column's length when they differ.
+ */
+export function rowCount(columns: ReadonlyMap<string, readonly unknown[]>, what: string): number {
+  const lengths = new Set([...columns.values()].map((c) => c.length))
+  if (lengths.size > 1) {
+    const detail = [...columns].map(([k, v]) => `${k}: ${v.length}`).join(', ')
+    throw new LarderError('INVALID_INPUT', `${what}: columns have different lengths (${detail})`)
+  }
+  return lengths.size ? [...lengths][0]! : 0
+}

@@ -17,52 +17,17 @@ import { LarderError } from './errors.js'
 import type { RegistryIndex } from './refs.js'
 import { batchSourceOf, createdName, type FeatureViewSpec, timestampName } from './spec.js'
 import type { ValueTypeName } from './types.js'
-import { coerceValue, readColumn, toArrowVector } from './values.js'
+import {
+  coerceValue,
+  columnsOf,
+  type InputRows,
+  readColumn,
+  rowCount,
+  toArrowVector,
+} from './values.js'
 
 /** Where pushed rows go. */
 export type PushMode = 'online' | 'offline' | 'online_and_offline'
-
-/** Rows as users give them: column-major or objects. */
-export type InputRows = Record<string, readonly unknown[]> | ReadonlyArray<Record<string, unknown>>
-
-function toColumnMap(
-  rows: InputRows,
-  what: string,
-): { columns: Map<string, readonly unknown[]>; n: number } {
-  const columns = new Map<string, readonly unknown[]>()
-  if (Array.isArray(rows)) {
-    const names = new Set<string>()
-    for (const r of rows as Array<Record<string, unknown>>) {
-      if (!r || typeof r !== 'object')
-        throw new LarderError('INVALID_INPUT', `${what}: every row must be an object`)
-      for (const k of Object.keys(r)) names.add(k)
-    }
-    for (const k of names)
-      columns.set(
-        k,
-        (rows as Array<Record<string, unknown>>).map((r) => r[k]),
-      )
-  } else if (rows && typeof rows === 'object') {
-    for (const [k, v] of Object.entries(rows)) {
-      if (!Array.isArray(v))
-        throw new LarderError('INVALID_INPUT', `${what}: column '${k}' must be a list of values`)
-      columns.set(k, v)
-    }
-  } else {
-    throw new LarderError(
-      'INVALID_INPUT',
-      `${what}: rows must be { column: [values] } or a list of row objects`,
-    )
-  }
-  const lengths = new Set([...columns.values()].map((c) => c.length))
-  if (lengths.size > 1) {
-    throw new LarderError(
-      'INVALID_INPUT',
-      `${what}: columns have different lengths (${[...columns].map(([k, v]) => `${k}: ${v.length}`).join(', ')})`,
-    )
-  }
-  return { columns, n: lengths.size ? [...lengths][0]! : 0 }
-}
 
 /** A view's rows, checked and converted to canonical values. */
 export interface CheckedRows {
@@ -87,7 +52,8 @@ export function checkRows(
   rows: InputRows,
   what: string,
 ): CheckedRows {
-  const { columns, n } = toColumnMap(rows, what)
+  const columns = columnsOf(rows, what)
+  const n = rowCount(columns, what)
   const source = view.source.kind === 'push' ? view.source : batchSourceOf(view.source)
   const ts = timestampName(source)
   if (!ts)

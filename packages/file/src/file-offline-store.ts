@@ -27,6 +27,7 @@ import {
   type SourceSchema,
   type SourceSpec,
   sourceColumn,
+  tableToRows,
   type ValueTypeName,
 } from '@larder/core'
 import type * as arrow from 'apache-arrow'
@@ -49,7 +50,6 @@ import {
 } from './file-source.js'
 import { duckdbDialect } from './duckdb-dialect.js'
 import { ident, isGlob, literal, type ResolvedPath, readRelation, resolvePath } from './sql.js'
-import { tableToRows } from './rows.js'
 
 const COMPONENT = 'file'
 

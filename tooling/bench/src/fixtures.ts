@@ -27,3 +27,30 @@ export function view(name: string, features: Record<string, ValueTypeName>): Fea
 export function key(id: number): Uint8Array {
   return serializeEntityKey([{ name: 'driver_id', valueType: 'int64', value: BigInt(id) }])
 }
+
+/** One timed pass of a subject; samples go to `out`, none on a warm-up pass. */
+export type Pass = (out: number[] | undefined) => Promise<void>
+
+/**
+ * Warms both subjects once, then runs `runs` passes of each, alternating which goes first
+ * so that neither always runs on the warmer cache.
+ */
+export async function alternate(
+  runs: number,
+  store: Pass,
+  storeOut: number[],
+  raw: Pass,
+  rawOut: number[],
+): Promise<void> {
+  await store(undefined)
+  await raw(undefined)
+  for (let run = 0; run < runs; run++) {
+    if (run % 2 === 0) {
+      await store(storeOut)
+      await raw(rawOut)
+    } else {
+      await raw(rawOut)
+      await store(storeOut)
+    }
+  }
+}

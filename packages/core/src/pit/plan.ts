@@ -39,8 +39,12 @@ export interface PlanHistoricalRetrievalOptions {
 
 const COMPONENT = { component: 'retrieval' }
 
-function parseRef(ref: string): { view: string; feature: string } {
-  const i = ref.indexOf(':')
+/**
+ * Splits a feature reference `view:feature`.
+ * @throws LarderError INVALID_INPUT when it is not of that form.
+ */
+export function parseRef(ref: string): { view: string; feature: string } {
+  const i = typeof ref === 'string' ? ref.indexOf(':') : -1
   if (i <= 0 || i === ref.length - 1 || ref.indexOf(':', i + 1) >= 0) {
     throw new LarderError(
       'INVALID_INPUT',

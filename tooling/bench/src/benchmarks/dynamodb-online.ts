@@ -27,7 +27,7 @@ import { type FeatureViewSpec, noopLogger, type OnlineRow, type ValueTypeName } 
 import { type DynamodbOnlineStoreOptions, dynamodbOnlineStore } from '@larder/dynamodb'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import type { Benchmark, BenchContext, BenchResult } from '../types.js'
-import { key, peakRssMb, view } from '../fixtures.js'
+import { alternate, key, peakRssMb, view } from '../fixtures.js'
 
 // dynalite ships no types.
 const dynalite = createRequire(import.meta.url)('dynalite') as (options: {
@@ -333,17 +333,7 @@ async function readCase(env: Env, ctx: BenchContext): Promise<BenchResult[]> {
       if ((got.Responses?.[table]?.length ?? 0) !== batch) throw new Error('raw read missed a row')
     }
   }
-  await runStore(undefined)
-  await runRaw(undefined)
-  for (let run = 0; run < ctx.runs; run++) {
-    if (run % 2 === 0) {
-      await runStore(storeTimes)
-      await runRaw(rawTimes)
-    } else {
-      await runRaw(rawTimes)
-      await runStore(storeTimes)
-    }
-  }
+  await alternate(ctx.runs, runStore, storeTimes, runRaw, rawTimes)
   await store.teardown([wide])
   await store.close()
   const s = [...storeTimes].sort((a, b) => a - b)

@@ -19,7 +19,7 @@ import {
 } from '@larder/redis'
 import { Redis } from 'ioredis'
 import type { BenchContext, Benchmark, BenchResult } from '../types.js'
-import { key, peakRssMb, view } from '../fixtures.js'
+import { alternate, key, peakRssMb, view } from '../fixtures.js'
 
 const T0 = 1_700_000_000_000_000n
 const PIPELINE = 1000
@@ -231,17 +231,7 @@ async function readCase(
       out?.push(dt)
     }
   }
-  await runStore(undefined)
-  await runRaw(undefined)
-  for (let run = 0; run < ctx.runs; run++) {
-    if (run % 2 === 0) {
-      await runStore(storeTimes)
-      await runRaw(rawTimes)
-    } else {
-      await runRaw(rawTimes)
-      await runStore(storeTimes)
-    }
-  }
+  await alternate(ctx.runs, runStore, storeTimes, runRaw, rawTimes)
   await store.close()
   await dropProject(raw, project)
   const s = [...storeTimes].sort((a, b) => a - b)

@@ -14,7 +14,7 @@ import { type FeatureViewSpec, noopLogger, type OnlineRow, type ValueTypeName } 
 import { columnName, quoteIdentifier, sqliteOnlineStore, tableName } from '@larder/sqlite'
 
 import type { Benchmark, BenchContext, BenchResult } from '../types.js'
-import { key, peakRssMb, view } from '../fixtures.js'
+import { alternate, key, peakRssMb, view } from '../fixtures.js'
 
 const PROJECT = 'bench'
 const T0 = 1_700_000_000_000_000n
@@ -182,18 +182,7 @@ async function readCase(
       out?.push(dt)
     }
   }
-  await runStore(undefined)
-  await runRaw(undefined)
-  for (let run = 0; run < ctx.runs; run++) {
-    // Alternate which goes first so neither always runs on a warmer cache.
-    if (run % 2 === 0) {
-      await runStore(storeTimes)
-      await runRaw(rawTimes)
-    } else {
-      await runRaw(rawTimes)
-      await runStore(storeTimes)
-    }
-  }
+  await alternate(ctx.runs, runStore, storeTimes, runRaw, rawTimes)
   db.close()
   await store.close()
   const s = [...storeTimes].sort((a, b) => a - b)

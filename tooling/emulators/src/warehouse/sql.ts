@@ -121,6 +121,45 @@ export function splitStatements(tokens: readonly Token[]): Token[][] {
   return statements.filter((s) => s.some(isSignificant))
 }
 
+/** SQL words both warehouse dialects may put before `(` without it being a function call. */
+export const NON_FUNCTION_WORDS: readonly string[] = [
+  'IN',
+  'EXISTS',
+  'AS',
+  'OVER',
+  'VALUES',
+  'USING',
+  'AND',
+  'OR',
+  'NOT',
+  'ON',
+  'FROM',
+  'JOIN',
+  'SELECT',
+  'WHERE',
+  'WITH',
+  'ANY',
+  'ALL',
+  'SOME',
+  'THEN',
+  'ELSE',
+  'WHEN',
+  'CASE',
+  'BY',
+  'HAVING',
+  'QUALIFY',
+  'LIMIT',
+  'INTERVAL',
+  'TABLE',
+  'INTO',
+  'UNION',
+  'INTERSECT',
+  'EXCEPT',
+  'DISTINCT',
+  'RECURSIVE',
+  'LATERAL',
+]
+
 /**
  * Names called as functions in `tokens`: a bare word followed by `(`, excluding words that are
  * SQL keywords or type names in that position (`nonFunctions`) and table names with column lists
