@@ -2,11 +2,10 @@
  * The `larder` command: `larder [-c REPO_DIR] COMMAND`. Exit code 0 on success, non-zero with
  * a one-line reason on failure.
  */
-import { resolve } from 'node:path'
-import { Command, CommanderError } from 'commander'
-import { isAbsolute } from 'node:path'
+import { isAbsolute, resolve } from 'node:path'
 import { FeatureStore, LarderError, type MaterializeViewResult } from '@larder/core'
 import { writeTableFile } from '@larder/file'
+import { Command, CommanderError } from 'commander'
 import { initRepo } from './commands/init.js'
 import { errorLine, table } from './output.js'
 import { ProgressPrinter } from './progress.js'

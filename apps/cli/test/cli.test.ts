@@ -1,7 +1,7 @@
 // Drives the built `larder` executable as a user would, on repos in temp folders outside
 // the monorepo: exit codes, one-line errors, and the files and output each command makes.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'

@@ -7,7 +7,6 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
-import { pino } from 'pino'
 import {
   type FeatureStore,
   featureView,
@@ -17,6 +16,7 @@ import {
   t,
 } from '@larder/core'
 import { fileSource } from '@larder/file'
+import { pino } from 'pino'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   createFeatureServer,

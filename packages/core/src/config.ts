@@ -1,9 +1,10 @@
 /**
  * `defineConfig` and the shape of `larder.config.ts`.
  */
+
+import type { OfflineStore, OnlineStore } from './contracts.js'
 import { LarderError } from './errors.js'
 import type { Logger } from './logger.js'
-import type { OfflineStore, OnlineStore } from './contracts.js'
 
 /** The configuration of a feature repo (`larder.config.ts`). */
 export interface LarderConfig {

@@ -4,7 +4,7 @@
  * `requestSource`, `aggregation`. Each returns an object carrying its serializable `spec`
  * (what the registry stores) and, where types can flow, its schema as a type parameter.
  */
-import { durationToSeconds, type Duration } from './duration.js'
+import { type Duration, durationToSeconds } from './duration.js'
 import { LarderError } from './errors.js'
 import type {
   AggregationSpec,

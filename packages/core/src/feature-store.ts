@@ -2,21 +2,36 @@
  * `FeatureStore`: the facade over a repo's config, definitions, registry and stores.
  */
 import { resolve } from 'node:path'
+import * as arrow from 'apache-arrow'
 import { checkViewsAgainstSources } from './apply.js'
+import type { LarderConfig } from './config.js'
+import type { AnyDefinition } from './definitions.js'
+import { diffRegistry, formatDiff, type RegistryDiff } from './diff.js'
 import { type EpochMicros, parseTime } from './duration.js'
+import { isLarderError, LarderError } from './errors.js'
 import {
   getHistoricalFeatures,
   type HistoricalFeaturesRequest,
   type HistoricalRetrievalJob,
 } from './historical.js'
+import { loadRepo } from './loader.js'
+import { type Logger, noopLogger } from './logger.js'
 import {
   getOnlineFeatures,
   type OnlineFeaturesRequest,
   type OnlineFeaturesResponse,
 } from './online.js'
 import { RegistryIndex } from './refs.js'
-import type { InputRows } from './values.js'
+import { Registry, type RegistryData } from './registry.js'
+import { collectRepo, type DeclaredRepo, type Located, validateReferences } from './repo.js'
+import {
+  batchSourceOf,
+  type EntitySpec,
+  type FeatureViewSpec,
+  type StreamFeatureViewSpec,
+} from './spec.js'
 import type { TypedFeatureStore } from './typed.js'
+import type { InputRows } from './values.js'
 import {
   checkRows,
   intervalRecord,
@@ -27,21 +42,6 @@ import {
   toArrowTable,
   toOnlineRows,
 } from './writes.js'
-import * as arrow from 'apache-arrow'
-import type { LarderConfig } from './config.js'
-import type { AnyDefinition } from './definitions.js'
-import { diffRegistry, formatDiff, type RegistryDiff } from './diff.js'
-import { isLarderError, LarderError } from './errors.js'
-import { loadRepo } from './loader.js'
-import { noopLogger, type Logger } from './logger.js'
-import { Registry, type RegistryData } from './registry.js'
-import { collectRepo, validateReferences, type DeclaredRepo, type Located } from './repo.js'
-import {
-  batchSourceOf,
-  type EntitySpec,
-  type FeatureViewSpec,
-  type StreamFeatureViewSpec,
-} from './spec.js'
 
 /** Options of {@link createFeatureStore}. */
 export interface FeatureStoreOptions {

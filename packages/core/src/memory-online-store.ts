@@ -3,7 +3,7 @@
  * the same write rule as every store (newer event wins, created timestamp breaks ties) and
  * keeps nothing across processes.
  */
-import { OnlineStoreBase, type OnlineRow, type OnlineValue } from './contracts.js'
+import { type OnlineRow, OnlineStoreBase, type OnlineValue } from './contracts.js'
 import type { EntitySpec, FeatureViewSpec } from './spec.js'
 
 interface StoredRow {

@@ -2,7 +2,7 @@
  * A repo's definitions gathered into the specs the registry stores, with the checks that
  * need the whole repo: duplicate names, unknown references, services naming missing features.
  */
-import { DEFINITION, type AnyDefinition, type Columns } from './definitions.js'
+import { type AnyDefinition, type Columns, DEFINITION } from './definitions.js'
 import { LarderError } from './errors.js'
 import type {
   EntitySpec,

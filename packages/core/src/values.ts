@@ -8,7 +8,7 @@ import * as arrow from 'apache-arrow'
 import { parseTime } from './duration.js'
 import { LarderError } from './errors.js'
 import { readMicros } from './pit/columns.js'
-import { elementType, toArrowType, type ScalarTypeName, type ValueTypeName } from './types.js'
+import { elementType, type ScalarTypeName, toArrowType, type ValueTypeName } from './types.js'
 
 /**
  * Reads an Arrow column as canonical values of `type` (see the module doc). Timestamps and

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest'
 import {
+  type AnyDefinition,
   aggregation,
   collectRepo,
   entity,
@@ -9,9 +10,8 @@ import {
   onDemandFeatureView,
   pushSource,
   requestSource,
-  t,
-  type AnyDefinition,
   type SourceSpec,
+  t,
 } from '../src/index.js'
 
 const src = (over: Partial<SourceSpec> = {}): SourceSpec => ({

@@ -1,9 +1,10 @@
-import * as arrow from 'apache-arrow'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import * as arrow from 'apache-arrow'
 import { beforeEach, describe, expect, test } from 'vitest'
 import {
+  type AnyDefinition,
   entity,
   FeatureStore,
   featureService,
@@ -15,10 +16,9 @@ import {
   parseTime,
   pushSource,
   requestSource,
+  type SourceSpec,
   t,
   toArrowVector,
-  type AnyDefinition,
-  type SourceSpec,
 } from '../src/index.js'
 
 const T = (iso: string) => parseTime(iso)

@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, test } from 'vitest'
 import {
+  type AnyDefinition,
   collectRepo,
   diffRegistry,
   emptyRegistry,
@@ -15,7 +16,6 @@ import {
   isLarderError,
   Registry,
   t,
-  type AnyDefinition,
 } from '../src/index.js'
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'larder-registry-'))

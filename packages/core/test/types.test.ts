@@ -1,20 +1,20 @@
 // Type tests: checked by `tsc` (pnpm typecheck) through expectTypeOf and @ts-expect-error;
 // the runtime part checks that typed() is the same store.
-import { describe, expectTypeOf, test, expect } from 'vitest'
+import { describe, expect, expectTypeOf, test } from 'vitest'
 import {
   entity,
+  type FeatureRef,
   FeatureStore,
   featureService,
   featureView,
   memoryOfflineStore,
   memoryOnlineStore,
   onDemandFeatureView,
-  requestSource,
-  t,
-  type FeatureRef,
   type ResultRow,
+  requestSource,
   type ServiceName,
   type TsValueOf,
+  t,
 } from '../src/index.js'
 
 const src = { kind: 'memory', name: 's', table: 's', timestampField: 'ts' }

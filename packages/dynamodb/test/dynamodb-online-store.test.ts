@@ -2,8 +2,8 @@
 // concurrent writers, batching and retries, errors, the stored layout. All against dynalite
 // in this process on 127.0.0.1.
 import {
-  type BatchGetItemCommandOutput,
   BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
   BatchWriteItemCommand,
   CreateTableCommand,
   DeleteTableCommand,
@@ -25,9 +25,9 @@ import { driverKey, row, testView } from '@larder/testing'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
   CREATED_TS,
-  decoderFor,
   type DynamodbOnlineStore,
   type DynamodbOnlineStoreOptions,
+  decoderFor,
   dynamodbOnlineStore,
   ENTITY_ID,
   EVENT_TS,

@@ -3,18 +3,19 @@
  * become Arrow record batches column by column (typed arrays for fixed-width types), and
  * Arrow tables go into DuckDB through the appender, one data chunk at a time.
  */
-import bindings from '@duckdb/node-bindings'
+
 import {
   blobValue,
   type DuckDBConnection,
   DuckDBDataChunk,
   type DuckDBResult,
   type DuckDBType,
-  DuckDBVector,
   type DuckDBValue,
+  DuckDBVector,
   listValue,
   timestampTZValue,
 } from '@duckdb/node-api'
+import bindings from '@duckdb/node-bindings'
 import {
   elementType,
   fromArrowType,

@@ -16,8 +16,8 @@ import {
 import {
   CREATED_TS_COLUMN,
   compilePointInTimeSql,
-  EVENT_TS_COLUMN,
   type EntityTable,
+  EVENT_TS_COLUMN,
   LarderError,
   OfflineStoreBase,
   type OfflineStoreCapabilities,
@@ -36,19 +36,19 @@ import {
   loadArrowTable,
   type OutputColumn,
   readExpression,
-  valueTypeOfArrow,
   resultBatches,
   resultTable,
   toMicrosUtc,
+  valueTypeOfArrow,
 } from './arrow-io.js'
 import { valueTypeOfDuck } from './duck-types.js'
+import { duckdbDialect } from './duckdb-dialect.js'
 import {
   type FileFormat,
   type FileSourceSpec,
   fileSourceKind,
   formatOfPath,
 } from './file-source.js'
-import { duckdbDialect } from './duckdb-dialect.js'
 import { ident, isGlob, literal, type ResolvedPath, readRelation, resolvePath } from './sql.js'
 
 const COMPONENT = 'file'

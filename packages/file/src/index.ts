@@ -4,6 +4,12 @@
  * embedded DuckDB).
  * @packageDocumentation
  */
+
+export {
+  FileOfflineStore,
+  type FileOfflineStoreOptions,
+  fileOfflineStore,
+} from './file-offline-store.js'
 export {
   type FileFormat,
   type FileSourceOptions,
@@ -13,9 +19,4 @@ export {
   formatOfPath,
   isFileSource,
 } from './file-source.js'
-export {
-  FileOfflineStore,
-  type FileOfflineStoreOptions,
-  fileOfflineStore,
-} from './file-offline-store.js'
 export { writeTableFile } from './table-file.js'

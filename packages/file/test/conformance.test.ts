@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { offlineStoreConformance } from '@larder/testing'
-import { afterAll } from 'vitest'
 import type * as arrow from 'apache-arrow'
+import { afterAll } from 'vitest'
 import { loadArrowTable } from '../src/arrow-io.js'
 import { FileOfflineStore, fileSource } from '../src/index.js'
 import { literal } from '../src/sql.js'

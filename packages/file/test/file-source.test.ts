@@ -1,6 +1,6 @@
 import { LarderError } from '@larder/core'
 import { describe, expect, it } from 'vitest'
-import { fileSource, type FileSourceOptions } from '../src/index.js'
+import { type FileSourceOptions, fileSource } from '../src/index.js'
 
 const base = { name: 'stats', path: 'data/stats.parquet', timestampField: 'event_timestamp' }
 

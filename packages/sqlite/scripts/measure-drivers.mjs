@@ -1,8 +1,9 @@
 // Measures node:sqlite against better-sqlite3 on the statements SqliteOnlineStore runs:
 // the batched conditional upsert (one transaction per batch) and the point read by key.
 // Run from packages/sqlite: `pnpm exec node scripts/measure-drivers.mjs [rows] [reads]`.
-import { createRequire } from 'node:module'
+
 import { mkdtempSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'

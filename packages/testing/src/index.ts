@@ -3,7 +3,8 @@
  * service finders for tests.
  * @packageDocumentation
  */
-export * from './services.js'
+
 export * from './generators.js'
 export * from './offline/index.js'
 export * from './online/index.js'
+export * from './services.js'

@@ -8,8 +8,8 @@ import { DuckDBInstance, DuckDBTimestampTZValue, DuckDBTimestampValue } from '@d
 import {
   ansiStringLiteral,
   compilePointInTimeSql,
-  elementType,
   type EpochMicros,
+  elementType,
   fromArrowType,
   isLarderError,
   isoMicros,

@@ -3,4 +3,4 @@
  * @packageDocumentation
  */
 export { markdownTable, median, summarize } from './report.js'
-export type { Benchmark, BenchContext, BenchResult } from './types.js'
+export type { BenchContext, Benchmark, BenchResult } from './types.js'

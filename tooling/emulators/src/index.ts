@@ -1,8 +1,8 @@
+export * from './bigquery/index.js'
+export * from './kafka/index.js'
 export {
   type RedshiftEmulator,
   type RedshiftEmulatorOptions,
   startRedshiftEmulator,
 } from './redshift/index.js'
-export * from './kafka/index.js'
-export * from './bigquery/index.js'
 export * from './snowflake/index.js'

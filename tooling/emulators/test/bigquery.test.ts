@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { startBigQueryEmulator } from '../src/bigquery/index.js'
 import type { BigQueryEmulator } from '../src/bigquery/index.js'
+import { startBigQueryEmulator } from '../src/bigquery/index.js'
 import { recordOutboundConnections } from '../src/warehouse/loopback-guard.js'
 
 // Every TCP connection the client makes during these tests must go to loopback.

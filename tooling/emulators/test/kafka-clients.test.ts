@@ -1,9 +1,10 @@
 // Producer, consumer and admin flows of the real kafkajs client against the test broker.
-import { CompressionTypes, Kafka, logLevel } from 'kafkajs'
+
 import type { Consumer, KafkaMessage } from 'kafkajs'
+import { CompressionTypes, Kafka, logLevel } from 'kafkajs'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startKafkaTestBroker } from '../src/kafka/index.js'
 import type { KafkaTestBroker } from '../src/kafka/index.js'
+import { startKafkaTestBroker } from '../src/kafka/index.js'
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 

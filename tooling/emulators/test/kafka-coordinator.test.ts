@@ -1,8 +1,8 @@
 // The group coordinator state machine on its own: the paths kafkajs rarely drives in a test
 // (session expiry, rebalance timeouts, protocol mismatches, stale generations).
 import { afterEach, expect, it } from 'vitest'
-import { GroupCoordinator } from '../src/kafka/groups.js'
 import type { JoinParams } from '../src/kafka/groups.js'
+import { GroupCoordinator } from '../src/kafka/groups.js'
 import { ErrorCode } from '../src/kafka/protocol.js'
 
 const coordinators: GroupCoordinator[] = []

@@ -1,10 +1,11 @@
 // Consumer groups against the test broker with the real kafkajs client: partition split,
 // rebalancing when a member joins, and committed offsets surviving a consumer restart.
-import { AssignerProtocol, Kafka, logLevel, PartitionAssigners } from 'kafkajs'
+
 import type { Consumer, ConsumerConfig, PartitionAssigner } from 'kafkajs'
+import { AssignerProtocol, Kafka, logLevel, PartitionAssigners } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startKafkaTestBroker } from '../src/kafka/index.js'
 import type { KafkaTestBroker } from '../src/kafka/index.js'
+import { startKafkaTestBroker } from '../src/kafka/index.js'
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 

@@ -1,12 +1,13 @@
 // Wire-level behaviour of the test broker on raw sockets: version negotiation, errors for
 // unsupported requests, malformed frames, lifecycle.
-import { connect } from 'node:net'
+
 import type { Socket } from 'node:net'
+import { connect } from 'node:net'
 import { freePort, isPortOpen } from '@larder/testing'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startKafkaTestBroker, SUPPORTED_APIS } from '../src/kafka/index.js'
 import type { KafkaTestBroker } from '../src/kafka/index.js'
+import { SUPPORTED_APIS, startKafkaTestBroker } from '../src/kafka/index.js'
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { translateSnowflake } from '../src/snowflake/index.js'
 import type { SnowflakeBind } from '../src/snowflake/index.js'
+import { translateSnowflake } from '../src/snowflake/index.js'
 import { WarehouseDb } from '../src/warehouse/duckdb.js'
 import { SqlRejection } from '../src/warehouse/sql.js'
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { startSnowflakeEmulator } from '../src/snowflake/index.js'
 import type { SnowflakeEmulator } from '../src/snowflake/index.js'
+import { startSnowflakeEmulator } from '../src/snowflake/index.js'
 import { recordOutboundConnections } from '../src/warehouse/loopback-guard.js'
 
 // Every TCP connection the client makes during these tests must go to loopback.

@@ -4,6 +4,8 @@
  * by hand (never computed by the engine). Instants are `at(seconds)` after
  * 2026-01-01T00:00:00Z.
  */
+
+import { readFileSync } from 'node:fs'
 import {
   type EntitySpec,
   type FeatureSpec,
@@ -11,7 +13,6 @@ import {
   type LarderErrorCode,
   type ProjectionSpec,
 } from '@larder/core'
-import { readFileSync } from 'node:fs'
 import * as arrow from 'apache-arrow'
 import { literalTable } from './table.js'
 

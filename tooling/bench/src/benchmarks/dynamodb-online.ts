@@ -12,8 +12,9 @@
  * (c) reads of 100 entities x 50 features: `store.read` vs one raw BatchGetItem with the same
  *     projection. `timesMs` holds every read's latency; p50/p99 are in `extra`.
  */
-import { createRequire } from 'node:module'
+
 import type { Server } from 'node:http'
+import { createRequire } from 'node:module'
 import type { AddressInfo } from 'node:net'
 import {
   type AttributeValue,
@@ -26,8 +27,8 @@ import {
 import { type FeatureViewSpec, noopLogger, type OnlineRow, type ValueTypeName } from '@larder/core'
 import { type DynamodbOnlineStoreOptions, dynamodbOnlineStore } from '@larder/dynamodb'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import type { Benchmark, BenchContext, BenchResult } from '../types.js'
 import { alternate, key, peakRssMb, view } from '../fixtures.js'
+import type { BenchContext, Benchmark, BenchResult } from '../types.js'
 
 // dynalite ships no types.
 const dynalite = createRequire(import.meta.url)('dynalite') as (options: {

@@ -14,7 +14,7 @@ import {
   planHistoricalRetrieval,
 } from '@larder/core'
 import { fileOfflineStore, fileSource } from '@larder/file'
-import type { Benchmark, BenchContext, BenchResult } from '../types.js'
+import type { BenchContext, Benchmark, BenchResult } from '../types.js'
 
 const THREADS = 2
 const SEED = 42

@@ -17,7 +17,7 @@ import {
 import { generateEntityTable, generateFeatureTable } from '@larder/testing'
 import type * as arrow from 'apache-arrow'
 
-import type { Benchmark, BenchContext, BenchResult } from '../types.js'
+import type { BenchContext, Benchmark, BenchResult } from '../types.js'
 
 function peakRssMb(): number {
   return Math.round(process.resourceUsage().maxRSS / 1024)

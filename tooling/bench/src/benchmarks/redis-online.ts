@@ -18,8 +18,8 @@ import {
   redisOnlineStore,
 } from '@larder/redis'
 import { Redis } from 'ioredis'
-import type { BenchContext, Benchmark, BenchResult } from '../types.js'
 import { alternate, key, peakRssMb, view } from '../fixtures.js'
+import type { BenchContext, Benchmark, BenchResult } from '../types.js'
 
 const T0 = 1_700_000_000_000_000n
 const PIPELINE = 1000

@@ -13,12 +13,12 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { DuckDBInstance } from '@duckdb/node-api'
 import {
+  type AnyDefinition,
   entity,
   FeatureStore,
   featureView,
   serializeEntityKey,
   t,
-  type AnyDefinition,
 } from '@larder/core'
 import { fileOfflineStore, fileSource } from '@larder/file'
 import { columnName, sqliteOnlineStore, tableName } from '@larder/sqlite'

@@ -30,8 +30,8 @@ import {
   formatTime,
   memoryOfflineStore,
   noopLogger,
-  serializeEntityKey,
   type SourceSpec,
+  serializeEntityKey,
   t,
 } from '@larder/core'
 import { redisOnlineStore } from '@larder/redis'
@@ -39,7 +39,7 @@ import { createFeatureServer } from '@larder/server'
 import { sqliteOnlineStore } from '@larder/sqlite'
 import { findRedis } from '@larder/testing'
 import Fastify from 'fastify'
-import type { Benchmark, BenchContext, BenchResult } from '../types.js'
+import type { BenchContext, Benchmark, BenchResult } from '../types.js'
 
 const ENTITIES = 10_000
 const FEATURES = Array.from({ length: 50 }, (_, i) => `f${i}`)

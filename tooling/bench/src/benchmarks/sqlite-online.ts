@@ -12,9 +12,8 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { type FeatureViewSpec, noopLogger, type OnlineRow, type ValueTypeName } from '@larder/core'
 import { columnName, quoteIdentifier, sqliteOnlineStore, tableName } from '@larder/sqlite'
-
-import type { Benchmark, BenchContext, BenchResult } from '../types.js'
 import { alternate, key, peakRssMb, view } from '../fixtures.js'
+import type { BenchContext, Benchmark, BenchResult } from '../types.js'
 
 const PROJECT = 'bench'
 const T0 = 1_700_000_000_000_000n

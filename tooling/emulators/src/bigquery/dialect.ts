@@ -1,3 +1,4 @@
+import type { LexerDialect, Token } from '../warehouse/lexer.js'
 import {
   detokenize,
   duckIdent,
@@ -7,26 +8,25 @@ import {
   SqlLexError,
   tokenize,
 } from '../warehouse/lexer.js'
-import type { LexerDialect, Token } from '../warehouse/lexer.js'
+import type { CallRewriter, ParserWorkaround } from '../warehouse/sql.js'
 import {
-  NON_FUNCTION_WORDS,
   calledFunctions,
-  rewriteTableReferences,
-  rewriteTypeNames,
+  isKeywordsThenName,
   isWord,
   matchingParen,
+  NON_FUNCTION_WORDS,
   nextSig,
-  isKeywordsThenName,
   parseWithWorkarounds,
-  removeWordSequence,
   positionOf,
   prevSig,
+  removeWordSequence,
   rewriteCalls,
-  splitStatements,
+  rewriteTableReferences,
+  rewriteTypeNames,
   SqlRejection,
+  splitStatements,
   withoutQualify,
 } from '../warehouse/sql.js'
-import type { CallRewriter, ParserWorkaround } from '../warehouse/sql.js'
 
 /** BigQuery GoogleSQL lexical rules. */
 export const BIGQUERY_LEXER: LexerDialect = {

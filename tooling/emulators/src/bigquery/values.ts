@@ -1,3 +1,4 @@
+import type { DuckDBType, DuckDBValue } from '@duckdb/node-api'
 import {
   DuckDBBlobValue,
   DuckDBDateValue,
@@ -9,7 +10,6 @@ import {
   DuckDBTimeValue,
   DuckDBTypeId,
 } from '@duckdb/node-api'
-import type { DuckDBType, DuckDBValue } from '@duckdb/node-api'
 import { microsToDateTime, microsToTime } from '../warehouse/values.js'
 
 /** A BigQuery schema field (TableFieldSchema). */

@@ -6,15 +6,16 @@
  * JoinGroup waiting for a rebalance holds back that connection's later requests), which is the
  * ordering guarantee a real broker gives and clients rely on.
  */
-import { createServer } from 'node:net'
+
 import type { AddressInfo, Server, Socket } from 'node:net'
-import { GroupCoordinator } from './groups.js'
+import { createServer } from 'node:net'
 import type { GroupProtocol } from './groups.js'
-import { PartitionLog, validTopicName } from './log.js'
+import { GroupCoordinator } from './groups.js'
 import type { Topic } from './log.js'
+import { PartitionLog, validTopicName } from './log.js'
 import { ApiKey, ErrorCode, MalformedRequestError, Reader, Writer } from './protocol.js'
-import { decodeBatch, splitBatches } from './records.js'
 import type { DecodedRecord } from './records.js'
+import { decodeBatch, splitBatches } from './records.js'
 
 /** Inclusive [min, max] version range of every API this broker implements. */
 export const SUPPORTED_APIS: Readonly<Record<number, readonly [number, number]>> = {

@@ -10,8 +10,8 @@ import pg from 'pg'
 import { RedshiftDataApi } from './server.js'
 import { StatementEngine } from './statements.js'
 
-export { SqlRejectedError, translateStatement } from './sql.js'
 export type { TranslatedStatement } from './sql.js'
+export { SqlRejectedError, translateStatement } from './sql.js'
 
 /** Default PostgreSQL server: the local one, trust auth. */
 export const DEFAULT_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/postgres'

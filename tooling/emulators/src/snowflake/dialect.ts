@@ -1,3 +1,4 @@
+import type { LexerDialect, Token } from '../warehouse/lexer.js'
 import {
   detokenize,
   duckIdent,
@@ -7,23 +8,22 @@ import {
   SqlLexError,
   tokenize,
 } from '../warehouse/lexer.js'
-import type { LexerDialect, Token } from '../warehouse/lexer.js'
+import type { CallRewriter, ParserWorkaround } from '../warehouse/sql.js'
 import {
-  NON_FUNCTION_WORDS,
   calledFunctions,
   isWord,
+  NON_FUNCTION_WORDS,
   nextSig,
   parseWithWorkarounds,
+  positionOf,
   removeWordSequence,
   replaceWords,
-  positionOf,
   rewriteCalls,
   rewriteTableReferences,
   rewriteTypeNames,
   SqlRejection,
   splitStatements,
 } from '../warehouse/sql.js'
-import type { CallRewriter, ParserWorkaround } from '../warehouse/sql.js'
 
 /** Snowflake lexical rules. */
 export const SNOWFLAKE_LEXER: LexerDialect = {

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto'
-import { WarehouseDb } from '../warehouse/duckdb.js'
 import type { QueryResult } from '../warehouse/duckdb.js'
-import { parseJsonBody, startLoopbackServer } from '../warehouse/http.js'
+import { WarehouseDb } from '../warehouse/duckdb.js'
 import type { EmulatorRequest, EmulatorResponse } from '../warehouse/http.js'
+import { parseJsonBody, startLoopbackServer } from '../warehouse/http.js'
 import { SqlRejection } from '../warehouse/sql.js'
-import { translateSnowflake } from './dialect.js'
 import type { SnowflakeBind, TranslatedSnowflake } from './dialect.js'
-import { rowtypeFor, syntheticColumn, toRowsetValue } from './values.js'
+import { translateSnowflake } from './dialect.js'
 import type { SnowflakeColumn } from './values.js'
+import { rowtypeFor, syntheticColumn, toRowsetValue } from './values.js'
 
 /** Options for {@link startSnowflakeEmulator}. */
 export interface SnowflakeEmulatorOptions {

@@ -1,3 +1,4 @@
+import type { DuckDBValue } from '@duckdb/node-api'
 import {
   DuckDBBlobValue,
   DuckDBDateValue,
@@ -7,7 +8,6 @@ import {
   DuckDBTimeValue,
   DuckDBTypeId,
 } from '@duckdb/node-api'
-import type { DuckDBValue } from '@duckdb/node-api'
 import type { ResultColumn } from '../warehouse/duckdb.js'
 import { scaledDecimal } from '../warehouse/values.js'
 

@@ -1,5 +1,5 @@
-import { DuckDBInstance, DuckDBTypeId, ResultReturnType } from '@duckdb/node-api'
 import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api'
+import { DuckDBInstance, DuckDBTypeId, ResultReturnType } from '@duckdb/node-api'
 
 /** One result column as DuckDB reports it. */
 export interface ResultColumn {

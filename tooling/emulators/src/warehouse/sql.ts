@@ -1,6 +1,6 @@
 import nodeSqlParser from 'node-sql-parser'
-import { detokenize, isSignificant, rawToken } from './lexer.js'
 import type { Token } from './lexer.js'
+import { detokenize, isSignificant, rawToken } from './lexer.js'
 
 const { Parser } = nodeSqlParser
 
