@@ -1,7 +1,7 @@
 /**
  * Terminal output of the CLI: one-line errors, tables, progress.
  */
-import { isLarderError } from '@larder/core'
+import { isLarderError, type MaterializeViewResult } from '@larder/core'
 
 /** Formats an error as the one line the CLI prints. */
 export function errorLine(err: unknown): string {
@@ -36,4 +36,10 @@ export function table(rows: Array<Record<string, unknown>>, columns?: string[]):
       .join('  ')
       .trimEnd()
   return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n')
+}
+
+/** The last line of `materialize` and `materialize-incremental`. */
+export function materializeSummary(results: MaterializeViewResult[]): string {
+  const rows = results.reduce((a, r) => a + r.rowsWritten, 0)
+  return `Materialized ${results.length} view(s), ${rows.toLocaleString('en-US')} row(s) written`
 }

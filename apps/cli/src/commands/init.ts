@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { LarderError } from '@larder/core'
+import type { Command } from 'commander'
+import type { CommandContext } from '../context.js'
 
 /** The template folder shipped with the CLI. */
 export const TEMPLATE_DIR = fileURLToPath(new URL('../../templates/quickstart', import.meta.url))
@@ -62,4 +64,18 @@ async function shiftDriverData(from: string, to: string, now = new Date()): Prom
     conn.closeSync()
     instance.closeSync()
   }
+}
+
+/** Adds `init` to `program`. */
+export function registerInit(program: Command, ctx: CommandContext): void {
+  program
+    .command('init')
+    .description('create a feature repo with the driver example and its data')
+    .argument('<dir>', 'folder to create')
+    .option('--force', 'write into a folder that is not empty')
+    .action(async (dir: string, opts: { force?: boolean }) => {
+      const target = await initRepo(resolve(ctx.cwd(), dir), { force: !!opts.force })
+      ctx.io.out(`Created a feature repo in ${target}`)
+      ctx.io.out(`Next: larder -c ${dir} apply`)
+    })
 }
