@@ -14,6 +14,8 @@ export type LarderErrorCode =
   | 'NOT_FOUND'
   /** User input (entity rows, pushed rows, times, files) is malformed. */
   | 'INVALID_INPUT'
+  /** A stream record cannot be decoded or lacks what its view needs (it is dead-lettered). */
+  | 'INVALID_RECORD'
   /** A source's columns do not match what a view needs. */
   | 'SCHEMA_MISMATCH'
   /** The registry changed under us (concurrent apply). */
@@ -83,6 +85,7 @@ export const CLIENT_ERROR_CODES: ReadonlySet<LarderErrorCode> = new Set<LarderEr
   'INVALID_CONFIG',
   'NOT_FOUND',
   'INVALID_INPUT',
+  'INVALID_RECORD',
   'SCHEMA_MISMATCH',
   'REGISTRY_CONFLICT',
   'UNSUPPORTED',
