@@ -98,15 +98,11 @@ export function parseTime(
     )
   }
   const [, y, mo, d, h, mi, s, frac, zone] = m
-  const ms = Date.UTC(
-    Number(y),
-    Number(mo) - 1,
-    Number(d),
-    Number(h ?? 0),
-    Number(mi ?? 0),
-    Number(s ?? 0),
-  )
-  const check = new Date(ms)
+  // setUTCFullYear, not Date.UTC: Date.UTC maps the years 0..99 to 1900..1999.
+  const check = new Date(0)
+  check.setUTCFullYear(Number(y), Number(mo) - 1, Number(d))
+  check.setUTCHours(Number(h ?? 0), Number(mi ?? 0), Number(s ?? 0), 0)
+  const ms = check.getTime()
   if (
     Number.isNaN(ms) ||
     check.getUTCDate() !== Number(d) ||
@@ -120,7 +116,14 @@ export function parseTime(
   let micros = BigInt(ms) * 1000n + BigInt((frac ?? '').padEnd(6, '0').slice(0, 6) || '0')
   if (zone && zone.toUpperCase() !== 'Z') {
     const zm = /^([+-])(\d{2}):?(\d{2})$/.exec(zone)!
-    const offset = (Number(zm[2]) * 60 + Number(zm[3])) * 60_000_000
+    const minutes = Number(zm[2]) * 60 + Number(zm[3])
+    if (Number(zm[3]) > 59 || minutes > 18 * 60) {
+      throw new LarderError(
+        'INVALID_INPUT',
+        `${what} '${value}' has the UTC offset ${zone}, beyond ±18:00 (the widest offset RFC 3339 and ISO-8601 allow)`,
+      )
+    }
+    const offset = minutes * 60_000_000
     micros -= BigInt(zm[1] === '-' ? -offset : offset)
   }
   return micros

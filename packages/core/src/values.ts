@@ -66,18 +66,45 @@ function scalarFromArrow(v: unknown, type: ScalarTypeName): unknown {
 const INT32_MIN = -2147483648
 const INT32_MAX = 2147483647
 
-function fail(where: string, type: ValueTypeName, value: unknown, why?: string): LarderError {
-  let shown: string
+/**
+ * A short, safe rendering of a bad value for an error message. It never throws: a value
+ * nested thousands deep, a cyclic object or a hostile `toString` all get a plain description.
+ */
+export function previewValue(value: unknown): string {
+  let shown: string | undefined
   try {
-    shown = typeof value === 'bigint' ? `${value}` : (JSON.stringify(value) ?? String(value))
+    shown = typeof value === 'bigint' ? `${value}` : JSON.stringify(value)
   } catch {
-    shown = String(value)
+    shown = undefined
   }
-  if (shown.length > 60) shown = `${shown.slice(0, 57)}...`
+  if (shown === undefined) {
+    if (Array.isArray(value)) shown = `a list of ${value.length} value(s)`
+    else if (value === null) shown = 'null'
+    else if (typeof value === 'object') shown = 'an object'
+    else shown = `a ${typeof value}`
+  }
+  return shown.length > 60 ? `${shown.slice(0, 57)}...` : shown
+}
+
+function fail(where: string, type: ValueTypeName, value: unknown, why?: string): LarderError {
   return new LarderError(
     'INVALID_INPUT',
-    `${where}: expected ${type}, got ${shown}${why ? ` (${why})` : ''}`,
+    `${where}: expected ${type}, got ${previewValue(value)}${why ? ` (${why})` : ''}`,
   )
+}
+
+/** Largest finite float32 (a larger magnitude would be stored as Infinity). */
+const FLOAT32_MAX = 3.4028234663852886e38
+
+/** Seconds beyond which a number cannot be a time of years 0001..9999. */
+const MAX_EPOCH_SECONDS = 253402300800
+const MIN_MICROS = -62135596800000000n // 0001-01-01T00:00:00Z
+const MAX_MICROS = 253402300799999999n // 9999-12-31T23:59:59.999999Z
+const TIME_RANGE = 'times must lie in the years 0001 to 9999 (RFC 3339)'
+
+function inTimeRange(micros: bigint, where: string, value: unknown): bigint {
+  if (micros < MIN_MICROS || micros > MAX_MICROS) throw fail(where, 'timestamp', value, TIME_RANGE)
+  return micros
 }
 
 function coerceScalar(value: unknown, type: ScalarTypeName, where: string): unknown {
@@ -116,10 +143,13 @@ function coerceScalar(value: unknown, type: ScalarTypeName, where: string): unkn
     }
     case 'float32':
     case 'float64': {
-      if (typeof value === 'number') return type === 'float32' ? Math.fround(value) : value
-      if (typeof value === 'bigint') return Number(value)
       if (value === 'NaN' || value === 'Infinity' || value === '-Infinity') return Number(value)
-      throw fail(where, type, value)
+      const n = typeof value === 'bigint' ? Number(value) : value
+      if (typeof n !== 'number') throw fail(where, type, value)
+      if (type === 'float32' && Number.isFinite(n) && Math.abs(n) > FLOAT32_MAX) {
+        throw fail(where, type, value, 'beyond the float32 range (±3.4e38): declare it float64')
+      }
+      return type === 'float32' ? Math.fround(n) : n
     }
     case 'string':
       if (typeof value !== 'string') throw fail(where, type, value)
@@ -138,17 +168,26 @@ function coerceScalar(value: unknown, type: ScalarTypeName, where: string): unkn
       }
       throw fail(where, type, value, 'bytes are a Uint8Array, or base64 in JSON')
     case 'timestamp':
-      if (typeof value === 'bigint') return value
+      if (typeof value === 'bigint') return inTimeRange(value, where, value)
       if (typeof value === 'number' && Number.isFinite(value)) {
         // Numbers are Unix seconds (fractions allowed), as in Feast's JSON.
-        return BigInt(Math.round(value * 1e6))
+        if (Math.abs(value) > MAX_EPOCH_SECONDS) throw fail(where, type, value, TIME_RANGE)
+        return inTimeRange(BigInt(Math.round(value * 1e6)), where, value)
       }
       if (typeof value === 'string' || value instanceof Date) {
+        let micros: bigint
         try {
-          return parseTime(value, where)
-        } catch {
-          throw fail(where, type, value, 'use ISO-8601, e.g. 2026-01-31T12:00:00Z')
+          micros = parseTime(value, where)
+        } catch (err) {
+          const reason = err instanceof LarderError ? err.reason : ''
+          throw fail(
+            where,
+            type,
+            value,
+            /offset/.test(reason) ? reason : 'use ISO-8601, e.g. 2026-01-31T12:00:00Z',
+          )
         }
+        return inTimeRange(micros, where, value)
       }
       throw fail(where, type, value)
   }
