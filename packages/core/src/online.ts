@@ -175,6 +175,8 @@ interface OnlinePlan {
   }>
   /** Join-key columns of the requested views with their types. */
   keyColumns: Map<string, ValueTypeName>
+  /** Every entity-row column the request can use: join keys of every read, request data. */
+  knownColumns: Set<string>
 }
 
 const planCache = new WeakMap<RegistryIndex, Map<string, OnlinePlan>>()
@@ -274,7 +276,35 @@ function planOnline(index: RegistryIndex, request: OnlineFeaturesRequest): Onlin
     const spec = od.features.find((f) => f.name === o.feature)!
     return { kind: 'odfv', name, od: o.index, feature: o.feature, valueType: spec.valueType }
   })
-  return { reads, outputs, onDemand, keyColumns }
+  const knownColumns = new Set<string>()
+  for (const r of reads) for (const k of r.keys) knownColumns.add(k.column)
+  for (const od of onDemand)
+    for (const rs of od.spec.requestSources) for (const f of rs.schema) knownColumns.add(f.name)
+  return { reads, outputs, onDemand, keyColumns, knownColumns }
+}
+
+/**
+ * Entity-row columns that no requested feature uses are refused: a misspelt join key
+ * (`driver`) or request field would otherwise be ignored silently.
+ */
+function checkKnownColumns(plan: OnlinePlan, columns: Map<string, readonly unknown[]>): void {
+  const unknown = [...columns.keys()].filter((c) => !plan.knownColumns.has(c))
+  if (unknown.length === 0) return
+  const known = [...plan.knownColumns]
+  throw new LarderError(
+    'INVALID_INPUT',
+    `entity rows have column(s) ${unknown
+      .slice(0, 5)
+      .map((c) => `'${c.length > 40 ? `${c.slice(0, 37)}...` : c}'`)
+      .join(
+        ', ',
+      )}${unknown.length > 5 ? ` and ${unknown.length - 5} more` : ''} that no requested feature uses`,
+    {
+      hint: known.length
+        ? `the requested features use ${known.map((c) => `'${c}'`).join(', ')}`
+        : 'the requested features need no entity columns',
+    },
+  )
 }
 
 function cachedPlan(index: RegistryIndex, request: OnlineFeaturesRequest): OnlinePlan {
@@ -350,6 +380,7 @@ export async function getOnlineFeatures(
   const plan = cachedPlan(ctx.index, request)
   const { columns, n } = toColumns(request)
   const keyed = plan.reads.map((r) => entityKeys(r, columns, n))
+  checkKnownColumns(plan, columns)
   const results = await Promise.all(
     plan.reads.map((r, i) => ctx.onlineStore.read(r.view, keyed[i]!.uniqueKeys, r.features)),
   )
