@@ -10,6 +10,9 @@
  */
 import { LarderError } from '@larder/core'
 
+/** Deepest nesting of objects and lists a request body may have (real bodies need 4). */
+export const MAX_JSON_DEPTH = 32
+
 /** A run of digits long enough to possibly be beyond 2^53 (9007199254740991 has 16). */
 const LONG_DIGITS = /\d{16}/
 /** Keys that could reach an object's prototype when bodies are merged or copied later. */
@@ -47,13 +50,16 @@ function isObjectWithPrototype(value: unknown): boolean {
  * Parses a request body. Integer literals beyond ±(2^53 − 1) are refused (they cannot be
  * represented exactly as JSON numbers in JavaScript); malformed JSON is refused with the
  * parser's reason.
- * @throws LarderError INVALID_INPUT for malformed JSON, an inexact integer literal or a
- *   `__proto__` key.
+ * Objects and lists may nest at most `maxDepth` deep, and an object may not name a key twice
+ * (`JSON.parse` would keep the last silently).
+ * @throws LarderError INVALID_INPUT for malformed JSON, an inexact integer literal, a
+ *   `__proto__` key, a duplicate key or nesting deeper than `maxDepth`.
  * @example
  * parseRequestJson('{"driver_id": ["12345678901234567890"]}') // ok: strings stay exact
  * parseRequestJson('{"driver_id": [12345678901234567890]}') // throws: send it as a string
  */
-export function parseRequestJson(text: string): unknown {
+export function parseRequestJson(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
+  checkStructure(text, maxDepth)
   try {
     return LONG_DIGITS.test(text) || PROTO_KEY.test(text)
       ? JSON.parse(text, guardedReviver as (key: string, value: unknown) => unknown)
@@ -63,6 +69,75 @@ export function parseRequestJson(text: string): unknown {
     throw new LarderError('INVALID_INPUT', `malformed JSON body: ${(err as Error).message}`, {
       hint: 'send a JSON object with Content-Type: application/json',
     })
+  }
+}
+
+const QUOTE = 0x22
+const BACKSLASH = 0x5c
+const OPEN_OBJECT = 0x7b
+const CLOSE_OBJECT = 0x7d
+const OPEN_LIST = 0x5b
+const CLOSE_LIST = 0x5d
+const COLON = 0x3a
+
+/**
+ * One pass over the text, before `JSON.parse`: refuses nesting deeper than `maxDepth` (deep
+ * input would otherwise overflow the stack of whatever walks the parsed value later) and
+ * duplicate keys in one object. Malformed text is left for `JSON.parse` to report.
+ */
+function checkStructure(text: string, maxDepth: number): void {
+  // Per open container: the keys seen so far (objects), or null (lists).
+  const stack: Array<Set<string> | null> = []
+  const n = text.length
+  for (let i = 0; i < n; i++) {
+    const c = text.charCodeAt(i)
+    if (c === QUOTE) {
+      const start = i + 1
+      let escaped = false
+      i++
+      while (i < n) {
+        const d = text.charCodeAt(i)
+        if (d === BACKSLASH) {
+          escaped = true
+          i += 2
+          continue
+        }
+        if (d === QUOTE) break
+        i++
+      }
+      const keys = stack.at(-1)
+      if (!keys) continue
+      let j = i + 1
+      while (j < n && text.charCodeAt(j) <= 0x20) j++
+      if (text.charCodeAt(j) !== COLON) continue
+      let key = text.slice(start, i)
+      if (escaped) {
+        try {
+          key = JSON.parse(`"${key}"`) as string
+        } catch {
+          continue
+        }
+      }
+      if (keys.has(key)) {
+        throw new LarderError(
+          'INVALID_INPUT',
+          `JSON key '${key.length > 60 ? `${key.slice(0, 57)}...` : key}' appears twice in one object`,
+          { hint: 'give each field once (JSON parsers would silently keep only the last)' },
+        )
+      }
+      keys.add(key)
+    } else if (c === OPEN_OBJECT || c === OPEN_LIST) {
+      if (stack.length >= maxDepth) {
+        throw new LarderError(
+          'INVALID_INPUT',
+          `request body nests objects and lists more than ${maxDepth} deep`,
+          { hint: 'entities and df are { column: [values] }; list values nest one level more' },
+        )
+      }
+      stack.push(c === OPEN_OBJECT ? new Set() : null)
+    } else if (c === CLOSE_OBJECT || c === CLOSE_LIST) {
+      stack.pop()
+    }
   }
 }
 
