@@ -22,7 +22,7 @@ import {
   type OnlineFeaturesResponse,
 } from './online.js'
 import { RegistryIndex } from './refs.js'
-import { Registry, type RegistryData } from './registry.js'
+import { mergeInterval, Registry, type RegistryData } from './registry.js'
 import { collectRepo, type DeclaredRepo, type Located, validateReferences } from './repo.js'
 import {
   batchSourceOf,
@@ -398,10 +398,10 @@ export class FeatureStore {
         const result = await materializeView(index, view, start, end, stores, options.onProgress)
         // Recorded only once every row of the view is written.
         await this.registry.update((data) => {
-          data.materializations[view.name] = [
-            ...(data.materializations[view.name] ?? []),
+          data.materializations[view.name] = mergeInterval(
+            data.materializations[view.name] ?? [],
             intervalRecord(start, end),
-          ]
+          )
           return data
         })
         return result

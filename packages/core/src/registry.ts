@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto'
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
+import { parseTime } from './duration.js'
 import { LarderError } from './errors.js'
 import type {
   EntitySpec,
@@ -25,6 +26,43 @@ export interface MaterializationInterval {
   at: string
 }
 
+/**
+ * Adds an interval to a view's recorded intervals, merging every interval it overlaps or
+ * touches (one's end equal to the other's start) into one: repeated and incremental runs
+ * keep the list as short as the number of disjoint spans, whatever the number of runs. The
+ * result is sorted by start; a merged interval keeps the latest `at`.
+ * @example
+ * mergeInterval([{ start: 'T0', end: 'T1', at }], { start: 'T1', end: 'T2', at: later })
+ * // [{ start: 'T0', end: 'T2', at: later }]
+ */
+export function mergeInterval(
+  intervals: readonly MaterializationInterval[],
+  added: MaterializationInterval,
+): MaterializationInterval[] {
+  const spans = [...intervals, added].map((i) => ({
+    start: parseTime(i.start, 'recorded start'),
+    end: parseTime(i.end, 'recorded end'),
+    interval: i,
+  }))
+  spans.sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0))
+  const out: Array<(typeof spans)[number]> = []
+  for (const span of spans) {
+    const last = out.at(-1)
+    if (!last || span.start > last.end) {
+      out.push({ ...span })
+      continue
+    }
+    let { end, at } = last.interval
+    if (span.end > last.end) {
+      last.end = span.end
+      end = span.interval.end
+    }
+    if (span.interval.at > at) at = span.interval.at
+    last.interval = { start: last.interval.start, end, at }
+  }
+  return out.map((s) => s.interval)
+}
+
 /** The registry file's content. */
 export interface RegistryData {
   /** Layout version of this file. */
@@ -39,7 +77,7 @@ export interface RegistryData {
   streamFeatureViews: StreamFeatureViewSpec[]
   onDemandFeatureViews: OnDemandFeatureViewSpec[]
   featureServices: FeatureServiceSpec[]
-  /** view name -> intervals, in the order recorded. */
+  /** view name -> intervals, sorted by start, touching or overlapping ones merged. */
   materializations: Record<string, MaterializationInterval[]>
 }
 

@@ -14,6 +14,7 @@ import {
   featureView,
   formatDiff,
   isLarderError,
+  mergeInterval,
   Registry,
   t,
 } from '../src/index.js'
@@ -190,5 +191,37 @@ describe('plan diff', () => {
         'Deleted feature service svc',
       ].join('\n'),
     )
+  })
+})
+
+describe('materialization intervals stay few (issue #20, finding 12)', () => {
+  const at = (n: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, n)).toISOString()
+  const iv = (start: string, end: string, n = 0) => ({ start, end, at: at(n) })
+
+  test('touching and overlapping intervals merge; disjoint ones stay, sorted by start', () => {
+    let list = mergeInterval([], iv('2026-01-01T00:00:00Z', '2026-01-01T06:00:00Z', 1))
+    list = mergeInterval(list, iv('2026-01-01T06:00:00Z', '2026-01-01T07:00:00Z', 2))
+    expect(list).toEqual([iv('2026-01-01T00:00:00Z', '2026-01-01T07:00:00Z', 2)])
+    list = mergeInterval(list, iv('2026-01-02T00:00:00Z', '2026-01-02T01:00:00Z', 3))
+    list = mergeInterval(list, iv('2025-12-30T00:00:00Z', '2025-12-30T01:00:00Z', 4))
+    expect(list.map((i) => i.start)).toEqual([
+      '2025-12-30T00:00:00Z',
+      '2026-01-01T00:00:00Z',
+      '2026-01-02T00:00:00Z',
+    ])
+    // One interval spanning the gaps swallows them all; one inside changes nothing but `at`.
+    list = mergeInterval(list, iv('2025-12-30T00:30:00Z', '2026-01-02T00:00:00Z', 5))
+    expect(list).toEqual([iv('2025-12-30T00:00:00Z', '2026-01-02T01:00:00Z', 5)])
+    list = mergeInterval(list, iv('2026-01-01T00:00:00Z', '2026-01-01T01:00:00Z', 6))
+    expect(list).toEqual([iv('2025-12-30T00:00:00Z', '2026-01-02T01:00:00Z', 6)])
+  })
+
+  test('91 incremental runs and 91 repeated runs leave one entry', () => {
+    let list: ReturnType<typeof mergeInterval> = []
+    const hour = (h: number) => new Date(Date.UTC(2026, 0, 1, h)).toISOString().replace('.000', '')
+    for (let h = 0; h < 91; h++) list = mergeInterval(list, iv(hour(h), hour(h + 1), h))
+    for (let r = 0; r < 91; r++) list = mergeInterval(list, iv(hour(0), hour(5), r))
+    expect(list).toHaveLength(1)
+    expect(list[0]).toMatchObject({ start: hour(0), end: hour(91) })
   })
 })
