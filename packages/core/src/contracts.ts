@@ -6,7 +6,7 @@ import type * as arrow from 'apache-arrow'
 import type { EpochMicros } from './duration.js'
 import type { Logger } from './logger.js'
 import type { EntityTable, RetrievalPlan } from './retrieval.js'
-import type { EntitySpec, FeatureViewSpec, SourceSpec } from './spec.js'
+import type { EntitySpec, SourceSpec, StoredViewSpec } from './spec.js'
 import type { ValueTypeName } from './types.js'
 
 /** What a backend is told about the repo it serves. */
@@ -36,7 +36,8 @@ export const CREATED_TS_COLUMN = '__created_ts'
 
 /** A read of a view's source for materialization. */
 export interface PullRequest {
-  view: FeatureViewSpec
+  /** The view, its source already replaced by its batch source. */
+  view: StoredViewSpec
   /** Join keys (larder names). */
   joinKeys: string[]
   /** Features (larder names). */
@@ -105,6 +106,23 @@ export interface OnlineRow {
   createdTs: EpochMicros | null
 }
 
+/**
+ * The online write rule (SEMANTICS.md), the one home of it: an incoming row replaces the
+ * stored one when its event timestamp is greater, or equal with a greater created timestamp
+ * (a null created timestamp sorts first, so it never wins a tie). No stored row: it wins.
+ * Stores that enforce the rule inside their server (SQL, Lua) must agree with it; the online
+ * conformance suite checks that they do.
+ */
+export function winsAgainst(
+  incoming: { eventTs: EpochMicros; createdTs: EpochMicros | null },
+  stored: { eventTs: EpochMicros; createdTs: EpochMicros | null } | undefined,
+): boolean {
+  if (!stored) return true
+  if (incoming.eventTs !== stored.eventTs) return incoming.eventTs > stored.eventTs
+  if (incoming.createdTs === null) return false
+  return stored.createdTs === null || incoming.createdTs > stored.createdTs
+}
+
 /** A stored row as read back. */
 export interface OnlineValue {
   /** Values aligned with the requested features. */
@@ -120,30 +138,36 @@ export interface OnlineStoreCapabilities {
   concurrentWriters?: boolean
 }
 
+/** What `apply` asks of an online store (see {@link OnlineStore.update}). */
+export interface OnlineStoreUpdate {
+  /** Online views of the new registry: create what they need (idempotent). */
+  keep: StoredViewSpec[]
+  /** Online views no longer registered (or no longer online): remove their data. */
+  drop: StoredViewSpec[]
+  /** Entities of the new registry. */
+  entities: EntitySpec[]
+}
+
 /** Where the latest feature values live for low-latency reads. */
 export interface OnlineStore {
   readonly name: string
   readonly capabilities: OnlineStoreCapabilities
   configure(context: StoreContext): void
   /** Creates what `keep` views need, drops what `drop` views had (called by apply). */
-  update(change: {
-    keep: FeatureViewSpec[]
-    drop: FeatureViewSpec[]
-    entities: EntitySpec[]
-  }): Promise<void>
+  update(change: OnlineStoreUpdate): Promise<void>
   /**
    * Writes rows for the given features of a view, each only if it wins against the stored
    * row (greater event_ts, or equal event_ts and greater created_ts). Returns rows written.
    */
-  writeBatch(view: FeatureViewSpec, features: string[], rows: OnlineRow[]): Promise<number>
+  writeBatch(view: StoredViewSpec, features: string[], rows: OnlineRow[]): Promise<number>
   /** Reads keys; result aligned with `keys`, `undefined` where no row exists. */
   read(
-    view: FeatureViewSpec,
+    view: StoredViewSpec,
     keys: Uint8Array[],
     features: string[],
   ): Promise<Array<OnlineValue | undefined>>
   /** Removes everything of these views. */
-  teardown(views: FeatureViewSpec[]): Promise<void>
+  teardown(views: StoredViewSpec[]): Promise<void>
   close(): Promise<void>
 }
 
@@ -158,18 +182,14 @@ export abstract class OnlineStoreBase implements OnlineStore {
   configure(context: StoreContext): void {
     this.context = context
   }
-  abstract update(change: {
-    keep: FeatureViewSpec[]
-    drop: FeatureViewSpec[]
-    entities: EntitySpec[]
-  }): Promise<void>
-  abstract writeBatch(view: FeatureViewSpec, features: string[], rows: OnlineRow[]): Promise<number>
+  abstract update(change: OnlineStoreUpdate): Promise<void>
+  abstract writeBatch(view: StoredViewSpec, features: string[], rows: OnlineRow[]): Promise<number>
   abstract read(
-    view: FeatureViewSpec,
+    view: StoredViewSpec,
     keys: Uint8Array[],
     features: string[],
   ): Promise<Array<OnlineValue | undefined>>
-  abstract teardown(views: FeatureViewSpec[]): Promise<void>
+  abstract teardown(views: StoredViewSpec[]): Promise<void>
   abstract close(): Promise<void>
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()

@@ -24,12 +24,7 @@ import {
 import { RegistryIndex } from './refs.js'
 import { mergeInterval, Registry, type RegistryData } from './registry.js'
 import { collectRepo, type DeclaredRepo, type Located, validateReferences } from './repo.js'
-import {
-  batchSourceOf,
-  type EntitySpec,
-  type FeatureViewSpec,
-  type StreamFeatureViewSpec,
-} from './spec.js'
+import { batchSourceOf, type EntitySpec, type StoredViewSpec } from './spec.js'
 import type { TypedFeatureStore } from './typed.js'
 import type { InputRows } from './values.js'
 import {
@@ -206,16 +201,12 @@ export class FeatureStore {
     }
     if (plan.changes.length === 0) return { ...plan, version: current.version }
     const { declared } = plan
-    const onlineViews = (vs: Array<FeatureViewSpec | StreamFeatureViewSpec>) =>
-      vs.filter((v) => v.online)
-    const keep = onlineViews([
-      ...declared.featureViews,
-      ...declared.streamFeatureViews,
-    ]) as FeatureViewSpec[]
+    const onlineViews = (vs: StoredViewSpec[]) => vs.filter((v) => v.online)
+    const keep = onlineViews([...declared.featureViews, ...declared.streamFeatureViews])
     const keepNames = new Set(keep.map((v) => v.name))
     const drop = onlineViews([...current.featureViews, ...current.streamFeatureViews]).filter(
       (v) => !keepNames.has(v.name),
-    ) as FeatureViewSpec[]
+    )
     await this.config.onlineStore.update({ keep, drop, entities: declared.entities })
     const written = await this.registry.update(
       (data) => {
@@ -247,7 +238,7 @@ export class FeatureStore {
   /** Removes everything the repo created: online tables and the registry file. */
   async teardown(): Promise<{ views: string[] }> {
     const current = await this.registry.read()
-    const views = [...current.featureViews, ...current.streamFeatureViews] as FeatureViewSpec[]
+    const views: StoredViewSpec[] = [...current.featureViews, ...current.streamFeatureViews]
     await this.config.onlineStore.teardown(views)
     await this.registry.remove()
     this.snapshot = undefined
@@ -265,7 +256,7 @@ export class FeatureStore {
   }
 
   /** Registered feature views of every kind. */
-  async listFeatureViews(): Promise<Array<FeatureViewSpec | StreamFeatureViewSpec>> {
+  async listFeatureViews(): Promise<StoredViewSpec[]> {
     const r = await this.registry.read()
     return [...r.featureViews, ...r.streamFeatureViews]
   }
@@ -286,7 +277,7 @@ export class FeatureStore {
   }
 
   /** A registered feature view by name. */
-  async getFeatureView(name: string): Promise<FeatureViewSpec | StreamFeatureViewSpec> {
+  async getFeatureView(name: string): Promise<StoredViewSpec> {
     const views = await this.listFeatureViews()
     const view = views.find((v) => v.name === name)
     if (!view) {
@@ -388,7 +379,7 @@ export class FeatureStore {
   }
 
   private async materializeViews(
-    jobs: Array<{ view: FeatureViewSpec; start: EpochMicros; end: EpochMicros }>,
+    jobs: Array<{ view: StoredViewSpec; start: EpochMicros; end: EpochMicros }>,
     index: RegistryIndex,
     options: MaterializeOptions,
   ): Promise<MaterializeViewResult[]> {

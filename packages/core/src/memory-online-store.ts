@@ -3,8 +3,14 @@
  * the same write rule as every store (newer event wins, created timestamp breaks ties) and
  * keeps nothing across processes.
  */
-import { type OnlineRow, OnlineStoreBase, type OnlineValue } from './contracts.js'
-import type { EntitySpec, FeatureViewSpec } from './spec.js'
+import {
+  type OnlineRow,
+  OnlineStoreBase,
+  type OnlineStoreUpdate,
+  type OnlineValue,
+  winsAgainst,
+} from './contracts.js'
+import type { StoredViewSpec } from './spec.js'
 
 interface StoredRow {
   values: Map<string, unknown>
@@ -17,32 +23,17 @@ function keyOf(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
 }
 
-/** True when (eventTs, createdTs) wins against the stored row (SEMANTICS.md write rule). */
-export function winsAgainst(
-  incoming: { eventTs: bigint; createdTs: bigint | null },
-  stored: { eventTs: bigint; createdTs: bigint | null } | undefined,
-): boolean {
-  if (!stored) return true
-  if (incoming.eventTs !== stored.eventTs) return incoming.eventTs > stored.eventTs
-  if (incoming.createdTs === null) return false
-  return stored.createdTs === null || incoming.createdTs > stored.createdTs
-}
-
 /** The in-memory online store. */
 export class MemoryOnlineStore extends OnlineStoreBase {
   readonly name = 'memory'
   private readonly tables = new Map<string, Map<string, StoredRow>>()
 
-  async update(change: {
-    keep: FeatureViewSpec[]
-    drop: FeatureViewSpec[]
-    entities: EntitySpec[]
-  }): Promise<void> {
+  async update(change: OnlineStoreUpdate): Promise<void> {
     for (const v of change.drop) this.tables.delete(v.name)
     for (const v of change.keep) if (!this.tables.has(v.name)) this.tables.set(v.name, new Map())
   }
 
-  async writeBatch(view: FeatureViewSpec, features: string[], rows: OnlineRow[]): Promise<number> {
+  async writeBatch(view: StoredViewSpec, features: string[], rows: OnlineRow[]): Promise<number> {
     let table = this.tables.get(view.name)
     if (!table) {
       table = new Map()
@@ -62,7 +53,7 @@ export class MemoryOnlineStore extends OnlineStoreBase {
   }
 
   async read(
-    view: FeatureViewSpec,
+    view: StoredViewSpec,
     keys: Uint8Array[],
     features: string[],
   ): Promise<Array<OnlineValue | undefined>> {
@@ -74,7 +65,7 @@ export class MemoryOnlineStore extends OnlineStoreBase {
     })
   }
 
-  async teardown(views: FeatureViewSpec[]): Promise<void> {
+  async teardown(views: StoredViewSpec[]): Promise<void> {
     for (const v of views) this.tables.delete(v.name)
   }
 

@@ -8,7 +8,7 @@ import { formatTime } from './duration.js'
 import { serializeEntityKey } from './entity-key.js'
 import { LarderError } from './errors.js'
 import { type RegistryIndex, type ResolvedRefs, resolveRefs } from './refs.js'
-import type { FeatureSpec, FeatureViewSpec, ProjectionSpec } from './spec.js'
+import type { FeatureSpec, ProjectionSpec, StoredViewSpec } from './spec.js'
 import type { ValueTypeName } from './types.js'
 import { coerceValue, columnsOf, rowCount, toUserValue } from './values.js'
 
@@ -150,7 +150,7 @@ function toColumns(request: OnlineFeaturesRequest): {
 
 /** One store read of a retrieval: a view (or projection of one) and the features it needs. */
 interface PlannedRead {
-  view: FeatureViewSpec
+  view: StoredViewSpec
   projectionName: string
   /** view join key -> entity column, with the entity's value type. */
   keys: Array<{ name: string; column: string; type: ValueTypeName }>

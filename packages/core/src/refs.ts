@@ -9,10 +9,9 @@ import type {
   EntitySpec,
   FeatureServiceSpec,
   FeatureSpec,
-  FeatureViewSpec,
   OnDemandFeatureViewSpec,
   ProjectionSpec,
-  StreamFeatureViewSpec,
+  StoredViewSpec,
 } from './spec.js'
 
 /** Lookups over one registry snapshot. */
@@ -20,22 +19,17 @@ export class RegistryIndex {
   readonly data: RegistryData
   readonly entities: Map<string, EntitySpec>
   /** Feature views and stream feature views. */
-  readonly views: Map<string, FeatureViewSpec>
+  readonly views: Map<string, StoredViewSpec>
   readonly onDemandViews: Map<string, OnDemandFeatureViewSpec>
   readonly services: Map<string, FeatureServiceSpec>
   /** Views fed by each push source. */
-  readonly pushTargets: Map<string, FeatureViewSpec[]>
+  readonly pushTargets: Map<string, StoredViewSpec[]>
 
   constructor(data: RegistryData) {
     this.data = data
     this.entities = new Map(data.entities.map((e) => [e.name, e]))
-    this.views = new Map<string, FeatureViewSpec>()
-    for (const v of [
-      ...data.featureViews,
-      ...(data.streamFeatureViews as Array<StreamFeatureViewSpec>),
-    ]) {
-      this.views.set(v.name, v as FeatureViewSpec)
-    }
+    this.views = new Map<string, StoredViewSpec>()
+    for (const v of [...data.featureViews, ...data.streamFeatureViews]) this.views.set(v.name, v)
     this.onDemandViews = new Map(data.onDemandFeatureViews.map((v) => [v.name, v]))
     this.services = new Map(data.featureServices.map((s) => [s.name, s]))
     this.pushTargets = new Map()
@@ -49,7 +43,7 @@ export class RegistryIndex {
   }
 
   /** A feature or stream view by name, or a NOT_FOUND error listing what exists. */
-  view(name: string): FeatureViewSpec {
+  view(name: string): StoredViewSpec {
     const v = this.views.get(name)
     if (!v) {
       throw new LarderError('NOT_FOUND', `feature view '${name}' is not registered`, {

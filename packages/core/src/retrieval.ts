@@ -4,7 +4,7 @@
  * engine, the SQL compiler and every offline store execute it.
  */
 import type * as arrow from 'apache-arrow'
-import type { FeatureViewSpec, OnDemandFeatureViewSpec } from './spec.js'
+import type { OnDemandFeatureViewSpec, StoredViewSpec } from './spec.js'
 import type { ValueTypeName } from './types.js'
 
 /** One requested feature of a planned view. */
@@ -28,7 +28,7 @@ export interface PlannedJoinKey {
 
 /** One feature view (or projection of one) taking part in a retrieval. */
 export interface PlannedView {
-  view: FeatureViewSpec
+  view: StoredViewSpec
   /** The name it is known by in this retrieval (`view.withName(...)`), else the view name. */
   projectionName: string
   joinKeys: PlannedJoinKey[]

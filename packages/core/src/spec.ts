@@ -101,6 +101,12 @@ export interface StreamFeatureViewSpec extends Omit<FeatureViewSpec, 'kind'> {
   transform?: string
 }
 
+/**
+ * A view whose rows are stored: what the online and offline stores receive (`kind` tells a
+ * stream view from a batch one; both have entities, features, a source and a ttl).
+ */
+export type StoredViewSpec = FeatureViewSpec | StreamFeatureViewSpec
+
 /** A reference to a view from an on-demand view or a feature service, maybe projected. */
 export interface ProjectionSpec {
   /** The referenced view's name. */

@@ -15,7 +15,7 @@ import { formatTime } from './duration.js'
 import { serializeEntityKey } from './entity-key.js'
 import { LarderError } from './errors.js'
 import type { RegistryIndex } from './refs.js'
-import { batchSourceOf, createdName, type FeatureViewSpec, timestampName } from './spec.js'
+import { batchSourceOf, createdName, type StoredViewSpec, timestampName } from './spec.js'
 import type { ValueTypeName } from './types.js'
 import {
   coerceValue,
@@ -31,7 +31,7 @@ export type PushMode = 'online' | 'offline' | 'online_and_offline'
 
 /** A view's rows, checked and converted to canonical values. */
 export interface CheckedRows {
-  view: FeatureViewSpec
+  view: StoredViewSpec
   joinKeys: Array<{ name: string; type: ValueTypeName }>
   features: Array<{ name: string; type: ValueTypeName }>
   timestampColumn: string
@@ -48,7 +48,7 @@ export interface CheckedRows {
  */
 export function checkRows(
   index: RegistryIndex,
-  view: FeatureViewSpec,
+  view: StoredViewSpec,
   rows: InputRows,
   what: string,
 ): CheckedRows {
@@ -167,7 +167,7 @@ export interface MaterializeViewResult {
  */
 export async function materializeView(
   index: RegistryIndex,
-  view: FeatureViewSpec,
+  view: StoredViewSpec,
   start: bigint,
   end: bigint,
   stores: { offline: OfflineStore; online: OnlineStore },
@@ -182,7 +182,7 @@ export async function materializeView(
     for (const k of entity.joinKeys) joinKeys.push({ name: k, type: entity.valueType })
   }
   const features = view.features
-  const offlineView: FeatureViewSpec = { ...view, source: batchSourceOf(view.source) }
+  const offlineView: StoredViewSpec = { ...view, source: batchSourceOf(view.source) }
   let rowsRead = 0
   let rowsWritten = 0
   const batches = stores.offline.pullLatest({

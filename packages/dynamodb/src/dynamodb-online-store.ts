@@ -21,14 +21,14 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb'
 import {
-  type EntitySpec,
-  type FeatureViewSpec,
   LarderError,
   type OnlineRow,
   OnlineStoreBase,
   type OnlineStoreCapabilities,
+  type OnlineStoreUpdate,
   type OnlineValue,
   type StoreContext,
+  type StoredViewSpec,
   type ValueTypeName,
   winsAgainst,
 } from '@larder/core'
@@ -206,7 +206,7 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
   readonly #writeMode: DynamodbWriteMode
   #client: DynamoDBClient | undefined
   #ownsClient = false
-  #plans = new WeakMap<FeatureViewSpec, { signature: string; plan: ViewPlan }>()
+  #plans = new WeakMap<StoredViewSpec, { signature: string; plan: ViewPlan }>()
 
   constructor(options: DynamodbOnlineStoreOptions = {}) {
     super()
@@ -250,7 +250,7 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
   }
 
   /** The table of a view (`tableNameTemplate` with the project and view filled in). */
-  tableName(view: FeatureViewSpec | string): string {
+  tableName(view: StoredViewSpec | string): string {
     const viewName = typeof view === 'string' ? view : view.name
     const template = this.#options.tableNameTemplate ?? '{project}.{view}'
     const table = template
@@ -364,7 +364,7 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
     }
   }
 
-  #plan(view: FeatureViewSpec): ViewPlan {
+  #plan(view: StoredViewSpec): ViewPlan {
     const signature = view.features.map((f) => `${f.name}:${f.valueType}`).join('\u0000')
     const known = this.#plans.get(view)
     if (known && known.signature === signature) return known.plan
@@ -389,16 +389,12 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
   // ---------------------------------------------------------------------------------------
   // update / teardown
 
-  async update(change: {
-    keep: FeatureViewSpec[]
-    drop: FeatureViewSpec[]
-    entities: EntitySpec[]
-  }): Promise<void> {
+  async update(change: OnlineStoreUpdate): Promise<void> {
     await Promise.all(change.drop.map((v) => this.#dropTable(this.tableName(v))))
     await Promise.all(change.keep.map((v) => this.#ensureTable(this.tableName(v))))
   }
 
-  async teardown(views: FeatureViewSpec[]): Promise<void> {
+  async teardown(views: StoredViewSpec[]): Promise<void> {
     await Promise.all(views.map((v) => this.#dropTable(this.tableName(v))))
   }
 
@@ -521,7 +517,7 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
   // ---------------------------------------------------------------------------------------
   // writes
 
-  async writeBatch(view: FeatureViewSpec, features: string[], rows: OnlineRow[]): Promise<number> {
+  async writeBatch(view: StoredViewSpec, features: string[], rows: OnlineRow[]): Promise<number> {
     if (rows.length === 0) return 0
     const plan = this.#plan(view)
     const encoders = features.map((f) => {
@@ -625,7 +621,7 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
 
   async #writeCheckThenBatch(
     plan: ViewPlan,
-    view: FeatureViewSpec,
+    view: StoredViewSpec,
     features: string[],
     rows: DedupedRow[],
   ): Promise<number> {
@@ -729,7 +725,7 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
   }
 
   async read(
-    view: FeatureViewSpec,
+    view: StoredViewSpec,
     keys: Uint8Array[],
     features: string[],
   ): Promise<Array<OnlineValue | undefined>> {

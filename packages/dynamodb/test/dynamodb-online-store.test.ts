@@ -15,11 +15,11 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb'
 import {
-  type FeatureViewSpec,
   isLarderError,
   LarderError,
   noopLogger,
   type OnlineRow,
+  type StoredViewSpec,
 } from '@larder/core'
 import { driverKey, row, testView } from '@larder/testing'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -60,7 +60,7 @@ afterAll(() => local.close())
 /** A configured store on a fresh project whose `views` tables exist. */
 async function open(
   extra: DynamodbOnlineStoreOptions = {},
-  views: FeatureViewSpec[] = [stats],
+  views: StoredViewSpec[] = [stats],
   project = `t${++projects}_${Date.now().toString(36)}`,
 ): Promise<DynamodbOnlineStore> {
   const store = localStore(local, extra)

@@ -7,13 +7,13 @@
 import { createHash } from 'node:crypto'
 import type { ConnectionOptions } from 'node:tls'
 import {
-  type EntitySpec,
-  type FeatureViewSpec,
   LarderError,
   type OnlineRow,
   OnlineStoreBase,
   type OnlineStoreCapabilities,
+  type OnlineStoreUpdate,
   type OnlineValue,
+  type StoredViewSpec,
   type ValueTypeName,
 } from '@larder/core'
 import { Cluster, type ClusterNode, Redis, type RedisOptions, type SentinelAddress } from 'ioredis'
@@ -392,7 +392,7 @@ export class RedisOnlineStore extends OnlineStoreBase {
     return out
   }
 
-  private fieldsOf(view: FeatureViewSpec): ViewFields {
+  private fieldsOf(view: StoredViewSpec): ViewFields {
     let vf = this.viewFields.get(view.name)
     if (!vf) {
       vf = { tsField: Buffer.from(`_ts:${view.name}`, 'utf8'), fields: new Map(), types: new Map() }
@@ -421,17 +421,13 @@ export class RedisOnlineStore extends OnlineStoreBase {
     })
   }
 
-  async update(change: {
-    keep: FeatureViewSpec[]
-    drop: FeatureViewSpec[]
-    entities: EntitySpec[]
-  }): Promise<void> {
+  async update(change: OnlineStoreUpdate): Promise<void> {
     for (const e of change.entities) this.joinKeys.set(e.name, e.joinKeys)
     for (const v of change.keep) this.fieldsOf(v)
     if (change.drop.length > 0) await this.teardown(change.drop)
   }
 
-  async writeBatch(view: FeatureViewSpec, features: string[], rows: OnlineRow[]): Promise<number> {
+  async writeBatch(view: StoredViewSpec, features: string[], rows: OnlineRow[]): Promise<number> {
     if (rows.length === 0) return 0
     const vf = this.fieldsOf(view)
     const types = features.map((f) => {
@@ -526,7 +522,7 @@ export class RedisOnlineStore extends OnlineStoreBase {
   }
 
   async read(
-    view: FeatureViewSpec,
+    view: StoredViewSpec,
     keys: Uint8Array[],
     features: string[],
   ): Promise<Array<OnlineValue | undefined>> {
@@ -575,11 +571,11 @@ export class RedisOnlineStore extends OnlineStoreBase {
    * exactly `entity key + project`. Cost: one pass over the whole keyspace per group of
    * dropped views sharing join keys.
    */
-  async teardown(views: FeatureViewSpec[]): Promise<void> {
+  async teardown(views: StoredViewSpec[]): Promise<void> {
     if (views.length === 0) return
     const client = await this.ready()
     const project = this.project
-    const groups = new Map<string, { prefix: Buffer; views: FeatureViewSpec[] }>()
+    const groups = new Map<string, { prefix: Buffer; views: StoredViewSpec[] }>()
     for (const v of views) {
       const joinKeys: string[] = []
       let known = v.entities.length > 0

@@ -7,14 +7,14 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import {
-  type EntitySpec,
-  type FeatureViewSpec,
   LarderError,
   type OnlineRow,
   OnlineStoreBase,
   type OnlineStoreCapabilities,
+  type OnlineStoreUpdate,
   type OnlineValue,
   type StoreContext,
+  type StoredViewSpec,
   type ValueTypeName,
 } from '@larder/core'
 import {
@@ -110,7 +110,7 @@ export class SqliteOnlineStore extends OnlineStoreBase {
   #db: DatabaseSync | undefined
   readonly #plans = new Map<string, ViewPlan>()
   /** Plans by view object, so that hot reads skip building the view's signature. */
-  #plansByView = new WeakMap<FeatureViewSpec, { signature: string; plan: ViewPlan }>()
+  #plansByView = new WeakMap<StoredViewSpec, { signature: string; plan: ViewPlan }>()
 
   constructor(options: SqliteOnlineStoreOptions = {}) {
     super()
@@ -168,7 +168,7 @@ export class SqliteOnlineStore extends OnlineStoreBase {
   }
 
   /** The plan of a view; rebuilt when the view's features changed. */
-  #plan(view: FeatureViewSpec): ViewPlan {
+  #plan(view: StoredViewSpec): ViewPlan {
     const known = this.#plansByView.get(view)
     // Same object, same features (a caller may have edited the spec in place).
     if (
@@ -204,7 +204,7 @@ export class SqliteOnlineStore extends OnlineStoreBase {
 
   #column(
     plan: ViewPlan,
-    view: FeatureViewSpec,
+    view: StoredViewSpec,
     feature: string,
   ): { column: string; type: ValueTypeName } {
     const type = plan.types.get(feature)
@@ -228,7 +228,7 @@ export class SqliteOnlineStore extends OnlineStoreBase {
    * Creates the view's table or adds the columns of new features. With `prune`, also drops
    * feature columns the view no longer has (removed features, changed types).
    */
-  #ensureTable(db: DatabaseSync, view: FeatureViewSpec, prune: boolean): void {
+  #ensureTable(db: DatabaseSync, view: StoredViewSpec, prune: boolean): void {
     const plan = this.#plan(view)
     const wanted = view.features.map((f) => columnName(f.name, f.valueType))
     const existing = this.#existingColumns(db, plan.table)
@@ -267,7 +267,7 @@ export class SqliteOnlineStore extends OnlineStoreBase {
   }
 
   /** Wraps a driver error; forgets cached statements when the schema moved under us. */
-  #fail(err: unknown, view: FeatureViewSpec, doing: string): LarderError {
+  #fail(err: unknown, view: StoredViewSpec, doing: string): LarderError {
     if (err instanceof LarderError) return err
     const text = message(err)
     const table = tableName(this.#project(), view.name)
@@ -304,11 +304,7 @@ export class SqliteOnlineStore extends OnlineStoreBase {
    * Creates the tables of `keep` views (adding columns for new features and dropping those
    * of removed ones) and drops the tables of `drop` views, in one transaction.
    */
-  async update(change: {
-    keep: FeatureViewSpec[]
-    drop: FeatureViewSpec[]
-    entities: EntitySpec[]
-  }): Promise<void> {
+  async update(change: OnlineStoreUpdate): Promise<void> {
     const db = this.#open()
     for (const view of change.drop) {
       try {
@@ -326,7 +322,7 @@ export class SqliteOnlineStore extends OnlineStoreBase {
     }
   }
 
-  #dropTable(db: DatabaseSync, view: FeatureViewSpec): void {
+  #dropTable(db: DatabaseSync, view: StoredViewSpec): void {
     const table = tableName(this.#project(), view.name)
     db.exec(`DROP TABLE IF EXISTS ${quoteIdentifier(table)}`)
     this.#forget(table)
@@ -337,7 +333,7 @@ export class SqliteOnlineStore extends OnlineStoreBase {
    * event_ts, or equal event_ts and greater created_ts, a null created_ts losing to any).
    * Creates the table (or its missing columns) on first write. Returns the rows written.
    */
-  async writeBatch(view: FeatureViewSpec, features: string[], rows: OnlineRow[]): Promise<number> {
+  async writeBatch(view: StoredViewSpec, features: string[], rows: OnlineRow[]): Promise<number> {
     if (rows.length === 0) return 0
     const db = this.#open()
     let plan = this.#plan(view)
@@ -408,7 +404,7 @@ export class SqliteOnlineStore extends OnlineStoreBase {
 
   /** Reads the latest row of each key, in input order; `undefined` where none is stored. */
   async read(
-    view: FeatureViewSpec,
+    view: StoredViewSpec,
     keys: Uint8Array[],
     features: string[],
   ): Promise<Array<OnlineValue | undefined>> {
@@ -453,7 +449,7 @@ export class SqliteOnlineStore extends OnlineStoreBase {
   }
 
   /** Drops the tables of these views (missing tables are fine). */
-  async teardown(views: FeatureViewSpec[]): Promise<void> {
+  async teardown(views: StoredViewSpec[]): Promise<void> {
     // Nothing to remove from a file that was never created (and no reason to create it).
     if (!this.#db && this.path !== ':memory:' && !existsSync(this.path)) return
     const db = this.#open()

@@ -3,11 +3,12 @@
  * conformance suite is checked against (core ships its own `MemoryOnlineStore` for users).
  */
 import {
-  type EntitySpec,
-  type FeatureViewSpec,
   type OnlineRow,
   OnlineStoreBase,
+  type OnlineStoreUpdate,
   type OnlineValue,
+  type StoredViewSpec,
+  winsAgainst,
 } from '@larder/core'
 
 interface StoredRow {
@@ -18,16 +19,6 @@ interface StoredRow {
 
 function keyString(key: Uint8Array): string {
   return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
-}
-
-/** Whether `incoming` wins against `stored` (SEMANTICS.md; a null created_ts sorts first). */
-export function winsOnline(
-  incoming: { eventTs: bigint; createdTs: bigint | null },
-  stored: { eventTs: bigint; createdTs: bigint | null },
-): boolean {
-  if (incoming.eventTs !== stored.eventTs) return incoming.eventTs > stored.eventTs
-  if (incoming.createdTs === null) return false
-  return stored.createdTs === null || incoming.createdTs > stored.createdTs
 }
 
 /**
@@ -69,10 +60,10 @@ export class ReferenceOnlineStore extends OnlineStoreBase {
       stored.createdTs !== null
     )
       return true
-    return winsOnline(incoming, stored)
+    return winsAgainst(incoming, stored)
   }
 
-  #table(view: FeatureViewSpec, create: boolean): Map<string, StoredRow> | undefined {
+  #table(view: StoredViewSpec, create: boolean): Map<string, StoredRow> | undefined {
     const name = `${this.context?.project ?? ''}\u0000${this.#bugs.oneTablePerProject ? '' : view.name}`
     let table = this.#tables.get(name)
     if (!table && create) {
@@ -82,16 +73,12 @@ export class ReferenceOnlineStore extends OnlineStoreBase {
     return table
   }
 
-  async update(change: {
-    keep: FeatureViewSpec[]
-    drop: FeatureViewSpec[]
-    entities: EntitySpec[]
-  }): Promise<void> {
+  async update(change: OnlineStoreUpdate): Promise<void> {
     for (const view of change.drop) await this.teardown([view])
     for (const view of change.keep) this.#table(view, true)
   }
 
-  async writeBatch(view: FeatureViewSpec, features: string[], rows: OnlineRow[]): Promise<number> {
+  async writeBatch(view: StoredViewSpec, features: string[], rows: OnlineRow[]): Promise<number> {
     const table = this.#table(view, true)!
     let written = 0
     for (const r of rows) {
@@ -111,7 +98,7 @@ export class ReferenceOnlineStore extends OnlineStoreBase {
   }
 
   async read(
-    view: FeatureViewSpec,
+    view: StoredViewSpec,
     keys: Uint8Array[],
     features: string[],
   ): Promise<Array<OnlineValue | undefined>> {
@@ -130,7 +117,7 @@ export class ReferenceOnlineStore extends OnlineStoreBase {
     })
   }
 
-  async teardown(views: FeatureViewSpec[]): Promise<void> {
+  async teardown(views: StoredViewSpec[]): Promise<void> {
     if (this.#bugs.keepDroppedData) return
     for (const view of views)
       this.#tables.delete(`${this.context?.project ?? ''}\u0000${view.name}`)

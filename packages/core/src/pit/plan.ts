@@ -8,8 +8,8 @@ import type { PlannedFeature, PlannedView, RetrievalPlan } from '../retrieval.js
 import {
   createdName,
   type EntitySpec,
-  type FeatureViewSpec,
   type ProjectionSpec,
+  type StoredViewSpec,
   timestampName,
   viewJoinKeys,
 } from '../spec.js'
@@ -23,7 +23,7 @@ export interface PlanHistoricalRetrievalOptions {
   /** Feature references `view:feature`, or projections (all features when `features` is absent). */
   features: Array<string | ProjectionSpec>
   /** Registered feature views by name. */
-  views: ReadonlyMap<string, FeatureViewSpec>
+  views: ReadonlyMap<string, StoredViewSpec>
   /** Registered entities by name. */
   entities: ReadonlyMap<string, EntitySpec>
   /** Entity-table columns in order; `valueType` undefined when Larder has no type for it. */
@@ -177,7 +177,7 @@ export function planHistoricalRetrieval(options: PlanHistoricalRetrievalOptions)
   const outputColumns = [...entityColumns]
   for (const req of requested) {
     const { projection } = req
-    const view = options.views.get(projection.view) as FeatureViewSpec
+    const view = options.views.get(projection.view)!
     const pname = projection.name ?? projection.view
     let pv = planned.get(pname)
     if (!pv) {
@@ -234,7 +234,7 @@ export function planHistoricalRetrieval(options: PlanHistoricalRetrievalOptions)
 }
 
 function planView(
-  view: FeatureViewSpec,
+  view: StoredViewSpec,
   projectionName: string,
   projection: ProjectionSpec,
   options: PlanHistoricalRetrievalOptions,

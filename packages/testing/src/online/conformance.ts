@@ -24,11 +24,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
-  type FeatureViewSpec,
   noopLogger,
   type OnlineRow,
   type OnlineStore,
   type OnlineValue,
+  type StoredViewSpec,
 } from '@larder/core'
 import { describe, expect, test } from 'vitest'
 import {
@@ -138,7 +138,7 @@ export function onlineStoreConformance(options: OnlineStoreConformanceOptions): 
 
   /** Runs `fn` with a configured store whose `views` exist; cleans up whatever happens. */
   async function withStore(
-    views: FeatureViewSpec[],
+    views: StoredViewSpec[],
     fn: (store: OnlineStore) => Promise<void>,
   ): Promise<void> {
     const store = await options.createStore()
@@ -166,7 +166,7 @@ export function onlineStoreConformance(options: OnlineStoreConformanceOptions): 
 
   async function readOne(
     store: OnlineStore,
-    view: FeatureViewSpec,
+    view: StoredViewSpec,
     key: Uint8Array,
     features: string[],
   ): Promise<OnlineValue | undefined> {
@@ -178,7 +178,7 @@ export function onlineStoreConformance(options: OnlineStoreConformanceOptions): 
     store: OnlineStore,
     key: Uint8Array,
     expected: { values: unknown[]; eventTs: bigint } | undefined,
-    view: FeatureViewSpec = stats,
+    view: StoredViewSpec = stats,
   ): Promise<void> {
     const got = await readOne(store, view, key, statsFeatures)
     if (expected === undefined) expect(got).toBeUndefined()

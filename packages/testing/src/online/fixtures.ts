@@ -4,8 +4,8 @@
  */
 import {
   type EntitySpec,
-  type FeatureViewSpec,
   type OnlineRow,
+  type StoredViewSpec,
   serializeEntityKey,
   type ValueTypeName,
 } from '@larder/core'
@@ -35,7 +35,7 @@ export function testView(
   name: string,
   entities: string[],
   features: Record<string, ValueTypeName>,
-): FeatureViewSpec {
+): StoredViewSpec {
   return {
     kind: 'featureView',
     name,
