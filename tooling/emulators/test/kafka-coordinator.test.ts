@@ -1,6 +1,6 @@
 // The group coordinator state machine on its own: the paths kafkajs rarely drives in a test
 // (session expiry, rebalance timeouts, protocol mismatches, stale generations).
-import { afterEach, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import type { JoinParams } from '../src/kafka/groups.js'
 import { GroupCoordinator } from '../src/kafka/groups.js'
 import { ErrorCode } from '../src/kafka/protocol.js'
@@ -64,7 +64,9 @@ it('a second member triggers a rebalance that completes when the first rejoins',
   const b = await newMemberId(c)
   const bJoin = c.join(params(b))
   expect(c.heartbeat('g', 1, a)).toBe(ErrorCode.REBALANCE_IN_PROGRESS)
-  expect(c.checkCommit('g', 1, a)).toBe(ErrorCode.REBALANCE_IN_PROGRESS)
+  // PreparingRebalance: a's commit of generation 1 is still accepted (Kafka relies on the
+  // heartbeat to send a to rejoin).
+  expect(c.checkCommit('g', 1, a)).toBe(ErrorCode.NONE)
   const aJoin = c.join(params(a))
   const [ra, rb] = await Promise.all([aJoin, bJoin])
   expect(ra.generationId).toBe(2)
@@ -157,4 +159,82 @@ it('leaving empties the group; simple commits are then allowed', async () => {
   expect(c.committed('g', 't', 0)).toEqual({ offset: 42n, metadata: 'meta' })
   c.forgetTopic('t')
   expect(c.committed('g', 't', 0)).toBeNull()
+})
+
+describe('OffsetCommit rules, state by state (Kafka group coordinator)', () => {
+  it('unknown group: a simple commit creates it Empty, a member commit is from a gone generation', () => {
+    const c = coordinator()
+    expect(c.checkCommit('', -1, '')).toBe(ErrorCode.INVALID_GROUP_ID)
+    expect(c.checkCommit('nobody-yet', 3, 'm')).toBe(ErrorCode.ILLEGAL_GENERATION)
+    expect(c.checkCommit('nobody-yet', -1, '')).toBe(ErrorCode.NONE)
+    c.commit('nobody-yet', 't', 0, 5n, null)
+    expect(c.describe('nobody-yet').state).toBe('Empty')
+    expect(c.committed('nobody-yet', 't', 0)).toEqual({ offset: 5n, metadata: null })
+  })
+
+  it('Empty: simple commits are stored; commits naming a member or a generation are not', async () => {
+    const c = coordinator()
+    const a = await newMemberId(c)
+    await c.join(params(a))
+    expect(c.leave('g', a)).toBe(ErrorCode.NONE)
+    expect(c.describe('g').state).toBe('Empty')
+    expect(c.checkCommit('g', -1, '')).toBe(ErrorCode.NONE)
+    expect(c.checkCommit('g', -1, 'some-member')).toBe(ErrorCode.NONE)
+    expect(c.checkCommit('g', 1, a)).toBe(ErrorCode.UNKNOWN_MEMBER_ID)
+  })
+
+  it('PreparingRebalance: the current generation commits; stale or unknown ones do not', async () => {
+    const c = coordinator()
+    const a = await newMemberId(c)
+    await c.join(params(a))
+    await c.sync('g', 1, a, [{ memberId: a, assignment: Buffer.from('all') }])
+    const b = await newMemberId(c)
+    const bJoin = c.join(params(b))
+    expect(c.describe('g').state).toBe('PreparingRebalance')
+    expect(c.checkCommit('g', 1, a)).toBe(ErrorCode.NONE)
+    expect(c.checkCommit('g', 0, a)).toBe(ErrorCode.ILLEGAL_GENERATION)
+    expect(c.checkCommit('g', 1, 'ghost')).toBe(ErrorCode.UNKNOWN_MEMBER_ID)
+    expect(c.checkCommit('g', -1, '')).toBe(ErrorCode.UNKNOWN_MEMBER_ID) // non-empty group
+    // the member is still told to rejoin by its heartbeat
+    expect(c.heartbeat('g', 1, a)).toBe(ErrorCode.REBALANCE_IN_PROGRESS)
+    await Promise.all([c.join(params(a)), bJoin])
+  })
+
+  it('CompletingRebalance: members of the new generation are told to finish the rebalance', async () => {
+    const c = coordinator()
+    const a = await newMemberId(c)
+    const joined = await c.join(params(a))
+    expect(c.describe('g').state).toBe('CompletingRebalance')
+    expect(c.checkCommit('g', joined.generationId, a)).toBe(ErrorCode.REBALANCE_IN_PROGRESS)
+    expect(c.checkCommit('g', joined.generationId - 1, a)).toBe(ErrorCode.ILLEGAL_GENERATION)
+    expect(c.checkCommit('g', joined.generationId, 'ghost')).toBe(ErrorCode.UNKNOWN_MEMBER_ID)
+    await c.sync('g', joined.generationId, a, [])
+    expect(c.describe('g').state).toBe('Stable')
+  })
+
+  it('Stable: the current generation commits; the commit keeps the session alive', async () => {
+    const c = coordinator()
+    const a = await newMemberId(c)
+    await c.join(params(a))
+    await c.sync('g', 1, a, [])
+    expect(c.checkCommit('g', 1, a)).toBe(ErrorCode.NONE)
+    expect(c.checkCommit('g', 2, a)).toBe(ErrorCode.ILLEGAL_GENERATION)
+    expect(c.checkCommit('g', -1, '')).toBe(ErrorCode.UNKNOWN_MEMBER_ID)
+    // Commits alone (no heartbeats) for longer than the 300 ms session keep the member.
+    for (let i = 0; i < 8; i++) {
+      await new Promise((r) => setTimeout(r, 60))
+      expect(c.checkCommit('g', 1, a)).toBe(ErrorCode.NONE)
+    }
+    expect(c.describe('g').state).toBe('Stable')
+  })
+
+  it('Dead (the coordinator shut down): COORDINATOR_NOT_AVAILABLE, so clients look again', async () => {
+    const c = coordinator()
+    const a = await newMemberId(c)
+    await c.join(params(a))
+    await c.sync('g', 1, a, [])
+    c.close()
+    expect(c.checkCommit('g', 1, a)).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE)
+    expect(c.checkCommit('g', -1, '')).toBe(ErrorCode.COORDINATOR_NOT_AVAILABLE)
+  })
 })

@@ -90,6 +90,7 @@ async function startConsumer(
   topic: string,
   seen: Seen[],
   extra: Partial<ConsumerConfig> = {},
+  beforeMessage?: () => Promise<void>,
 ): Promise<{ consumer: Consumer; assignment: () => number[] }> {
   const consumer = kafka.consumer({ groupId, ...fastGroup, ...extra })
   let assigned: number[] = []
@@ -100,6 +101,7 @@ async function startConsumer(
   await consumer.subscribe({ topic, fromBeginning: true })
   await consumer.run({
     eachMessage: async ({ partition, message }) => {
+      await beforeMessage?.()
       seen.push({ consumer: name, partition, offset: message.offset, value: String(message.value) })
     },
   })
@@ -258,3 +260,95 @@ it('committed offsets survive a consumer restart', async () => {
   expect(total).toBe(150)
   await admin.disconnect()
 }, 30_000)
+
+/** Starts a third member after everyone left and collects what it receives within `ms`. */
+async function redeliveredAfterRestart(groupId: string, topic: string, ms = 4000): Promise<Seen[]> {
+  const again: Seen[] = []
+  const c = await startConsumer('c', groupId, topic, again)
+  await waitFor('c joins', () => c.assignment().length > 0)
+  await new Promise((r) => setTimeout(r, ms))
+  await c.consumer.disconnect()
+  return again
+}
+
+// Kafka accepts a commit of the current generation while a rebalance is being prepared; the
+// broker once refused it, so the first member's commits were lost when a second one joined and
+// a later member received up to all 3,000 messages again (#24).
+it('commits made while a second member joins are kept: nothing is consumed twice', async () => {
+  const topic = 'commit-during-join'
+  const groupId = 'commit-during-join-group'
+  await broker.createTopic(topic, 3)
+  await produceRange(topic, 0, 3000)
+  const seen: Seen[] = []
+  // kafkajs' own group timings (3 s heartbeats): a member learns of a rebalance late and
+  // commits its batch meanwhile, as in production.
+  const kafkajsDefaults = {
+    sessionTimeout: 30_000,
+    rebalanceTimeout: 60_000,
+    heartbeatInterval: 3000,
+  }
+  const admin = kafka.admin()
+  await admin.connect()
+  cleanups.push(() => admin.disconnect())
+  let b: ReturnType<typeof startConsumer> | undefined
+  let gate: Promise<void> | undefined
+  // a's first message: b joins, and a finishes its batch (and commits it) while the group
+  // is PreparingRebalance.
+  const a = await startConsumer('a', groupId, topic, seen, kafkajsDefaults, () => {
+    gate ??= (async () => {
+      // kafkajs' run() resolves once b has joined, which needs a to rejoin: do not wait for it
+      b = startConsumer('b', groupId, topic, seen, kafkajsDefaults)
+      await waitFor('a rebalance being prepared', async () => {
+        const { groups } = await admin.describeGroups([groupId])
+        return groups[0]?.state === 'PreparingRebalance'
+      })
+    })()
+    return gate
+  })
+  await waitFor('3000 messages', () => new Set(seen.map((s) => s.value)).size >= 3000)
+  await Promise.all([a.consumer.disconnect(), (await b)?.consumer.disconnect()])
+  const twice = seen.length - new Set(seen.map((s) => s.value)).size
+  expect(twice).toBe(0)
+  expect(await redeliveredAfterRestart(groupId, topic)).toEqual([])
+}, 40_000)
+
+it('commits made while another member leaves are kept: nothing is consumed twice', async () => {
+  const topic = 'commit-during-leave'
+  const groupId = 'commit-during-leave-group'
+  await broker.createTopic(topic, 2)
+  const seen: Seen[] = []
+  const kafkajsDefaults = {
+    sessionTimeout: 30_000,
+    rebalanceTimeout: 60_000,
+    heartbeatInterval: 3000,
+  }
+  const admin = kafka.admin()
+  await admin.connect()
+  cleanups.push(() => admin.disconnect())
+  let gate: Promise<void> | undefined
+  let bLeft: Promise<void> | undefined
+  let armed = false
+  const b = startConsumer('b', groupId, topic, seen, kafkajsDefaults)
+  // a's first message after the split: b leaves, and a finishes its batch (and commits it)
+  // while the group is PreparingRebalance.
+  const a = await startConsumer('a', groupId, topic, seen, kafkajsDefaults, () => {
+    if (!armed) return Promise.resolve()
+    gate ??= (async () => {
+      bLeft = (await b).consumer.disconnect()
+      await waitFor('a rebalance being prepared', async () => {
+        const { groups } = await admin.describeGroups([groupId])
+        return groups[0]?.state === 'PreparingRebalance'
+      })
+    })()
+    return gate
+  })
+  await waitFor('two-way split', async () => isSplit([a.assignment(), (await b).assignment()], 2))
+  armed = true
+  await produceRange(topic, 0, 3000)
+  await waitFor('3000 messages', () => new Set(seen.map((s) => s.value)).size >= 3000)
+  await bLeft
+  await a.consumer.disconnect()
+  const twice = seen.length - new Set(seen.map((s) => s.value)).size
+  expect(twice).toBe(0)
+  expect(await redeliveredAfterRestart(groupId, topic)).toEqual([])
+}, 40_000)

@@ -103,11 +103,15 @@ export class GroupCoordinator {
     this.sweeper.unref()
   }
 
-  /** Stops every timer and fails every waiting request. */
+  /**
+   * Stops every timer and fails every waiting request. Groups become Dead (as Kafka's are
+   * while a coordinator unloads them): later commits get COORDINATOR_NOT_AVAILABLE.
+   */
   close(): void {
     this.closed = true
     clearInterval(this.sweeper)
     for (const g of this.groups.values()) {
+      g.state = 'Dead'
       if (g.rebalanceTimer) clearTimeout(g.rebalanceTimer)
       for (const t of g.pending.values()) clearTimeout(t)
       for (const m of g.members.values()) {
@@ -115,7 +119,6 @@ export class GroupCoordinator {
         m.syncWaiter?.({ errorCode: ErrorCode.REBALANCE_IN_PROGRESS, assignment: EMPTY })
       }
     }
-    this.groups.clear()
   }
 
   private group(id: string): Group {
@@ -376,22 +379,38 @@ export class GroupCoordinator {
     }
   }
 
-  /** Validates an OffsetCommit's group/member/generation; NONE when the commit may proceed. */
+  /**
+   * Validates an OffsetCommit's group, member and generation; NONE when the commit may proceed.
+   * The rules of Kafka's classic group coordinator (`validateOffsetCommit`, then the state
+   * match of `doCommitOffsets`), in order:
+   * - empty group id: INVALID_GROUP_ID;
+   * - unknown group: a generation -1 commit creates it (Empty) and is stored, any other gets
+   *   ILLEGAL_GENERATION (it comes from an older generation of a group that is gone);
+   * - Dead group (the coordinator is shutting down): COORDINATOR_NOT_AVAILABLE;
+   * - generation -1 on an Empty group (admin client or a consumer without group management):
+   *   stored;
+   * - a generation >= 0 or a member id: the member must belong to the group
+   *   (UNKNOWN_MEMBER_ID) and the generation must be the current one (ILLEGAL_GENERATION);
+   * - generation -1 without a member id on a non-empty group: UNKNOWN_MEMBER_ID;
+   * - then by state: Stable and PreparingRebalance store the offsets (the member learns of the
+   *   rebalance from its next heartbeat; the commit counts as one), CompletingRebalance answers
+   *   REBALANCE_IN_PROGRESS (the member already has the new generation from JoinGroup).
+   */
   checkCommit(groupId: string, generationId: number, memberId: string): number {
-    const g = this.groups.get(groupId)
     if (groupId === '') return ErrorCode.INVALID_GROUP_ID
-    if (generationId < 0 && memberId === '') {
-      // A "simple" commit (admin.setOffsets): only allowed while nobody is in the group.
-      return g && g.members.size > 0 ? ErrorCode.UNKNOWN_MEMBER_ID : ErrorCode.NONE
+    const g = this.groups.get(groupId)
+    if (!g) return generationId < 0 ? ErrorCode.NONE : ErrorCode.ILLEGAL_GENERATION
+    if (g.state === 'Dead') return ErrorCode.COORDINATOR_NOT_AVAILABLE
+    if (generationId < 0 && g.state === 'Empty') return ErrorCode.NONE
+    if (generationId >= 0 || memberId !== '') {
+      const m = g.members.get(memberId)
+      if (!m) return ErrorCode.UNKNOWN_MEMBER_ID
+      if (generationId !== g.generation) return ErrorCode.ILLEGAL_GENERATION
+      if (g.state === 'CompletingRebalance') return ErrorCode.REBALANCE_IN_PROGRESS
+      m.lastSeen = Date.now() // Stable or PreparingRebalance: the commit is a heartbeat too
+      return ErrorCode.NONE
     }
-    const m = g?.members.get(memberId)
-    if (!g || !m) return ErrorCode.UNKNOWN_MEMBER_ID
-    m.lastSeen = Date.now()
-    if (g.state === 'PreparingRebalance' || g.state === 'CompletingRebalance') {
-      return ErrorCode.REBALANCE_IN_PROGRESS
-    }
-    if (generationId !== g.generation) return ErrorCode.ILLEGAL_GENERATION
-    return ErrorCode.NONE
+    return ErrorCode.UNKNOWN_MEMBER_ID
   }
 
   /** Stores one committed offset. */
