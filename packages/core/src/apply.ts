@@ -4,13 +4,14 @@
  * compatible type; views without a schema get it inferred from the source.
  */
 import type { OfflineStore, SourceSchema } from './contracts.js'
-import { LarderError } from './errors.js'
+import { isLarderError, LarderError } from './errors.js'
 import {
   batchSourceOf,
   createdName,
   type EntitySpec,
   type FeatureViewSpec,
   type SourceSpec,
+  STREAM_POSITION_COLUMN,
   type StreamFeatureViewSpec,
   timestampName,
   viewJoinKeys,
@@ -56,7 +57,23 @@ export async function checkViewsAgainstSources<V extends FeatureViewSpec | Strea
         },
       )
     }
-    const schema = await schemaOf(source)
+    let schema: SourceSchema
+    try {
+      schema = await schemaOf(source)
+    } catch (err) {
+      // A stream view's offline log is created by its first ingestion: missing is fine when
+      // the view declares its schema (there is nothing to infer from).
+      if (
+        view.kind === 'streamFeatureView' &&
+        !view.schemaInferred &&
+        isLarderError(err) &&
+        err.code === 'NOT_FOUND'
+      ) {
+        out.push(view)
+        continue
+      }
+      throw err
+    }
     // Columns by larder name (field mapping applied).
     const columns = new Map<
       string,
@@ -118,7 +135,9 @@ export async function checkViewsAgainstSources<V extends FeatureViewSpec | Strea
     let features = view.features
     if (view.schemaInferred) {
       const skip = new Set(
-        [...keys, ts, created, source.datePartitionColumn].filter((x): x is string => !!x),
+        [...keys, ts, created, source.datePartitionColumn, STREAM_POSITION_COLUMN].filter(
+          (x): x is string => !!x,
+        ),
       )
       features = []
       for (const [name, col] of columns) {

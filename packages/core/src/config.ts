@@ -2,7 +2,7 @@
  * `defineConfig` and the shape of `larder.config.ts`.
  */
 
-import type { OfflineStore, OnlineStore } from './contracts.js'
+import type { OfflineStore, OnlineStore, StreamConnector } from './contracts.js'
 import { LarderError } from './errors.js'
 import type { Logger } from './logger.js'
 
@@ -14,6 +14,12 @@ export interface LarderConfig {
   registry?: string
   offlineStore: OfflineStore
   onlineStore: OnlineStore
+  /**
+   * Stream connectors by source kind, for settings that must not go into the registry
+   * (credentials, SASL/TLS, a client instance), e.g. `{ kafka: kafkaConnector({ sasl }) }`.
+   * Kinds without an entry use the connector their source definitions carry.
+   */
+  streams?: Record<string, StreamConnector>
   /** Where libraries log. @default no logging */
   logger?: Logger
 }
@@ -56,6 +62,25 @@ export function validateConfig(config: unknown, where: string): asserts config i
       'offlineStore is missing or not an offline store',
       'e.g. offlineStore: fileOfflineStore() from @larder/file',
     )
+  }
+  if (c.streams !== undefined) {
+    if (!c.streams || typeof c.streams !== 'object' || Array.isArray(c.streams))
+      throw fail(
+        'streams must be an object of connectors by source kind, e.g. { kafka: kafkaConnector() }',
+      )
+    for (const [kind, connector] of Object.entries(c.streams as Record<string, unknown>)) {
+      const k = connector as Partial<StreamConnector> | undefined
+      if (!k || typeof k.createConsumer !== 'function')
+        throw fail(
+          `streams.${kind} is not a stream connector`,
+          'e.g. streams: { kafka: kafkaConnector({ ... }) } from @larder/kafka',
+        )
+      if (k.kind !== kind)
+        throw fail(
+          `streams.${kind} holds a connector for '${k.kind}' sources`,
+          `put it under streams.${k.kind}`,
+        )
+    }
   }
   const online = c.onlineStore as Partial<OnlineStore> | undefined
   if (!online || typeof online.read !== 'function') {

@@ -4,9 +4,10 @@
  */
 import type * as arrow from 'apache-arrow'
 import type { EpochMicros } from './duration.js'
+import { LarderError } from './errors.js'
 import type { Logger } from './logger.js'
 import type { EntityTable, RetrievalPlan } from './retrieval.js'
-import type { EntitySpec, SourceSpec, StoredViewSpec } from './spec.js'
+import type { EntitySpec, SourceSpec, StoredViewSpec, StreamFeatureViewSpec } from './spec.js'
 import type { ValueTypeName } from './types.js'
 
 /** What a backend is told about the repo it serves. */
@@ -231,17 +232,141 @@ export interface SourceKind<S extends SourceSpec = SourceSpec> {
   validate(spec: S): void
 }
 
-/** A batch of decoded stream records with the positions to commit after it is written. */
+// ---------------------------------------------------------------------------------------
+// Streams (Kafka, Kinesis): consumers hand raw records to core's ingestion pipeline, which
+// decodes, checks and writes them, and commits their positions only after the writes.
+
+/** One raw stream record as the broker holds it. Decoding happens once, in core's pipeline. */
+export interface StreamRecord {
+  /** The record key (Kafka key, Kinesis partition key as UTF-8), or null. */
+  key: Uint8Array | null
+  /** The record value, or null (a Kafka tombstone). */
+  value: Uint8Array | null
+  /** Headers in the order the producer wrote them (Kinesis records have none). */
+  headers: ReadonlyArray<readonly [name: string, value: Uint8Array]>
+  /** Kafka partition number or Kinesis shard id, as a string. */
+  partition: string
+  /** Kafka offset or Kinesis sequence number, as a decimal string. */
+  position: string
+  /** The broker's timestamp (create or append time), epoch micros; null when unknown. */
+  timestamp: EpochMicros | null
+}
+
+/** Records of one partition (or shard) in position order, handed to the pipeline. */
 export interface StreamBatch {
-  rows: Record<string, unknown>[]
-  /** Opaque positions (partition/offset, shard/sequence) to commit after the write. */
+  /** The topic or stream name. */
+  stream: string
+  /** The partition (or shard) every record of the batch comes from. */
+  partition: string
+  records: StreamRecord[]
+  /** Records left in the partition after this batch, when the broker says (consumer lag). */
+  lag?: number
+  /**
+   * Commits the positions of every record of the batch (the next read starts after the last
+   * one). Core calls it only after the batch's online and offline writes and dead letters
+   * all succeeded; a batch that is never committed is read again after a restart.
+   */
   commit(): Promise<void>
 }
 
-/** Reads a stream source (Kafka, Kinesis) and hands batches to core's ingestion. */
+/** A record the pipeline could not ingest, with why. */
+export interface DeadLetter {
+  record: StreamRecord
+  /** A stable code: `DECODE_ERROR`, `INVALID_RECORD`, `TRANSFORM_ERROR`. */
+  code: string
+  /** One line naming the field and what was wrong. */
+  error: string
+}
+
+/** Where a consumer reports to core's pipeline. */
+export interface StreamHandlers {
+  /**
+   * Processes one batch: decode, check, write, dead-letter, then `batch.commit()`. The
+   * consumer fetches nothing more for that partition until it resolves (bounded memory).
+   * A rejection means the batch was not written: the consumer must not commit it.
+   */
+  onBatch(batch: StreamBatch): Promise<void>
+  /** Partitions (or shards) this consumer now reads. */
+  onAssigned?(partitions: readonly string[]): void
+  /**
+   * Partitions taken away by a rebalance. Called after their in-flight batches finished and
+   * committed, before another member may read them.
+   */
+  onRevoked?(partitions: readonly string[]): void
+  /** The consumer stopped for good (it will not recover by itself): ingestion ends with it. */
+  onError?(error: unknown): void
+}
+
+/** Where a consumer starts reading again: a position of one partition, or a time. */
+export type StreamSeek =
+  | { partition: string; position: string }
+  /** The first record at or after this time, on every assigned partition. */
+  | { timestamp: EpochMicros }
+
+/**
+ * Reads one stream source for one stream feature view (Kafka: a consumer-group member).
+ * Implemented by `@larder/kafka` and `@larder/kinesis`; extend {@link StreamConsumerBase}.
+ */
 export interface StreamConsumer {
+  /** Backend name for messages, e.g. `kafka`. */
   readonly name: string
-  /** Starts consuming; `onBatch` resolves once the batch is written, then positions commit. */
-  start(onBatch: (batch: StreamBatch) => Promise<void>): Promise<void>
-  stop(): Promise<void>
+  /** Called once before `start`. */
+  configure(context: StoreContext): void
+  /** Connects and subscribes; resolves once running. Batches then flow to `handlers`. */
+  start(handlers: StreamHandlers): Promise<void>
+  /** Moves the next read of a partition (or of every assigned partition, for a time). */
+  seek(target: StreamSeek): Promise<void>
+  /**
+   * Sends records the pipeline could not ingest to the dead-letter destination with their
+   * original key, value and headers plus headers naming the error and the position. Called
+   * before the batch commits; a rejection fails the batch (it is read again).
+   */
+  deadLetter(letters: readonly DeadLetter[]): Promise<void>
+  /**
+   * Stops fetching, lets the in-flight batch finish and commit, leaves the group and
+   * disconnects. Idempotent.
+   */
+  close(): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+/** Defaults for stream consumers (see {@link OnlineStoreBase}). */
+export abstract class StreamConsumerBase implements StreamConsumer {
+  abstract readonly name: string
+  protected context: StoreContext | undefined
+  configure(context: StoreContext): void {
+    this.context = context
+  }
+  abstract start(handlers: StreamHandlers): Promise<void>
+  async seek(_target: StreamSeek): Promise<void> {
+    throw new LarderError('UNSUPPORTED', `stream consumer '${this.name}' cannot seek`, {
+      component: this.name,
+    })
+  }
+  abstract deadLetter(letters: readonly DeadLetter[]): Promise<void>
+  abstract close(): Promise<void>
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+}
+
+/** What core tells a connector when it needs a consumer. */
+export interface StreamConsumerRequest {
+  /** The stream source (its registry spec). */
+  source: SourceSpec
+  /** The view being ingested (one consumer group per view). */
+  view: StreamFeatureViewSpec
+  /** The project name (default group ids are `larder.<project>.<view>`). */
+  project: string
+}
+
+/**
+ * Makes consumers for one stream source kind. Settings that must not go into the registry
+ * (credentials, SASL/TLS, a client instance) live here, in the `streams` section of the
+ * config; a source definition carries a default connector for when the config has none.
+ */
+export interface StreamConnector {
+  /** The source kind it serves, e.g. `kafka`. */
+  readonly kind: string
+  createConsumer(request: StreamConsumerRequest): StreamConsumer
 }

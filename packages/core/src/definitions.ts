@@ -4,6 +4,8 @@
  * `requestSource`, `aggregation`. Each returns an object carrying its serializable `spec`
  * (what the registry stores) and, where types can flow, its schema as a type parameter.
  */
+
+import type { StreamConnector } from './contracts.js'
 import { type Duration, durationToSeconds } from './duration.js'
 import { LarderError } from './errors.js'
 import type {
@@ -19,6 +21,7 @@ import type {
   RequestSourceSpec,
   SourceSpec,
   StreamFeatureViewSpec,
+  StreamWriteTo,
 } from './spec.js'
 import { isValueTypeName, type TsValueOf, type ValueTypeName } from './types.js'
 
@@ -498,6 +501,41 @@ export function aggregationName(a: AggregationSpec): string {
   return a.name ?? `${a.function}_${a.column}_${a.windowSeconds}s`
 }
 
+/**
+ * Code a stream source definition carries beside its spec (never stored in the registry):
+ * the connector that makes its consumers and the format object that decodes its records.
+ * Attached with {@link attachStreamRuntime} by `kafkaSource()`, `kinesisSource()`...
+ */
+export interface StreamSourceRuntime {
+  /** Used when the config's `streams` section has no connector for the source's kind. */
+  connector: StreamConnector
+  /** The format object given to the source (`jsonFormat()`...); decodes record values. */
+  format?: unknown
+}
+
+/** Key of {@link StreamSourceRuntime} on a stream source definition. */
+export const STREAM_RUNTIME = Symbol.for('larder.streamRuntime')
+
+/**
+ * Attaches a stream source's runtime to its definition object, non-enumerable so that specs
+ * copied from it (and the registry) never hold code.
+ */
+export function attachStreamRuntime<T extends SourceSpec>(
+  source: T,
+  runtime: StreamSourceRuntime,
+): T {
+  Object.defineProperty(source, STREAM_RUNTIME, { value: runtime, enumerable: false })
+  return source
+}
+
+/** The runtime a stream source definition carries, if any. */
+export function streamRuntimeOf(source: unknown): StreamSourceRuntime | undefined {
+  if (!source || typeof source !== 'object') return undefined
+  return (source as { [STREAM_RUNTIME]?: StreamSourceRuntime })[STREAM_RUNTIME]
+}
+
+const WRITE_TO: readonly StreamWriteTo[] = ['online', 'offline', 'online_and_offline']
+
 /** A stream feature view definition. */
 export type StreamFeatureView<N extends string = string, S extends Schema = Schema> = Projection<
   N,
@@ -506,6 +544,8 @@ export type StreamFeatureView<N extends string = string, S extends Schema = Sche
   ProjectionMethods<N, S> & {
     readonly [DEFINITION]: 'streamFeatureView'
     readonly spec: StreamFeatureViewSpec
+    /** The source as given (a stream source carries its runtime here). */
+    readonly source: SourceSpec
     readonly transform?: (rows: Record<string, unknown>[]) => Record<string, unknown>[]
   }
 
@@ -516,12 +556,25 @@ export type StreamFeatureView<N extends string = string, S extends Schema = Sche
 export function streamFeatureView<const N extends string, const S extends Schema = Schema>(
   options: FeatureViewOptions<N, S> & {
     aggregations?: AggregationSpec[]
+    /**
+     * Applied to the decoded rows of each record (an array of one row, after field mapping);
+     * may return zero, one or several rows.
+     */
     transform?: (rows: Record<string, unknown>[]) => Record<string, unknown>[]
+    /** Where `larder ingest` writes: online, the offline log, or both. @default 'online_and_offline' */
+    writeTo?: StreamWriteTo
   },
 ): StreamFeatureView<N, S> {
   const base = buildViewSpec('streamFeatureView', options)
   const aggregations = options.aggregations ?? []
-  const spec: StreamFeatureViewSpec = { ...base, aggregations }
+  const writeTo = options.writeTo ?? 'online_and_offline'
+  if (!WRITE_TO.includes(writeTo)) {
+    throw new LarderError(
+      'INVALID_DEFINITION',
+      `stream feature view '${options.name}': writeTo ${JSON.stringify(writeTo)} is not one of ${WRITE_TO.join(', ')}`,
+    )
+  }
+  const spec: StreamFeatureViewSpec = { ...base, aggregations, writeTo }
   if (options.transform) spec.transform = options.transform.name || 'transform'
   if (aggregations.length > 0 && !options.schema) {
     spec.features = aggregations.map((a) => ({
@@ -534,6 +587,7 @@ export function streamFeatureView<const N extends string, const S extends Schema
   const out = Object.assign(projectionOf<N, S>(options.name, schema, { view: options.name }), {
     [DEFINITION]: 'streamFeatureView' as const,
     spec,
+    source: options.source,
   })
   return options.transform ? Object.assign(out, { transform: options.transform }) : out
 }

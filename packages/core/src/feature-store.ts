@@ -14,6 +14,7 @@ import {
   type HistoricalFeaturesRequest,
   type HistoricalRetrievalJob,
 } from './historical.js'
+import { type IngestOptions, type IngestViewSummary, runIngest } from './ingest/run.js'
 import { loadRepo } from './loader.js'
 import { type Logger, noopLogger } from './logger.js'
 import {
@@ -554,6 +555,28 @@ export class FeatureStore {
       toOnlineRows(checked),
     )
     return { rows: checked.n, rowsWritten }
+  }
+
+  /**
+   * Consumes the repo's stream feature views (or those named) until `options.signal`
+   * aborts: decode, check, write online and to the offline log, commit positions. Then
+   * stops fetching, finishes and commits what is in flight and returns per-view counts.
+   * Needs the repo's definitions (transforms, formats, connectors): open the store on a repo.
+   * @example
+   * const ac = new AbortController()
+   * process.once('SIGTERM', () => ac.abort())
+   * const summary = await store.ingest({ views: ['driver_trips'], signal: ac.signal })
+   */
+  async ingest(options: IngestOptions = {}): Promise<IngestViewSummary[]> {
+    return runIngest(
+      {
+        index: await this.refreshRegistry(),
+        declared: this.declared(),
+        config: this.config,
+        context: { project: this.config.project, repoPath: this.repoPath, logger: this.logger },
+      },
+      options,
+    )
   }
 
   /**

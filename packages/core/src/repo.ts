@@ -2,7 +2,13 @@
  * A repo's definitions gathered into the specs the registry stores, with the checks that
  * need the whole repo: duplicate names, unknown references, services naming missing features.
  */
-import { type AnyDefinition, type Columns, DEFINITION } from './definitions.js'
+import {
+  type AnyDefinition,
+  type Columns,
+  DEFINITION,
+  type StreamSourceRuntime,
+  streamRuntimeOf,
+} from './definitions.js'
 import { LarderError } from './errors.js'
 import type {
   EntitySpec,
@@ -32,8 +38,10 @@ export interface DeclaredRepo {
   featureServices: FeatureServiceSpec[]
   /** On-demand transforms by view name. */
   onDemandTransforms: Map<string, (inputs: Columns) => Columns>
-  /** Stream transforms by view name. */
+  /** Stream transforms by view name (ingestion applies them). */
   streamTransforms: Map<string, (rows: Record<string, unknown>[]) => Record<string, unknown>[]>
+  /** Stream source runtimes (connector, format object) by source name (ingestion uses them). */
+  streamRuntimes: Map<string, StreamSourceRuntime>
 }
 
 function sameJson(a: unknown, b: unknown): boolean {
@@ -77,6 +85,7 @@ export function collectRepo(items: ReadonlyArray<Located<AnyDefinition>>): Decla
     featureServices: [],
     onDemandTransforms: new Map(),
     streamTransforms: new Map(),
+    streamRuntimes: new Map(),
   }
   const sources = new Map<string, { spec: SourceSpec; origin: string }>()
   const addSource = (spec: SourceSpec, origin: string) => {
@@ -92,7 +101,10 @@ export function collectRepo(items: ReadonlyArray<Located<AnyDefinition>>): Decla
       return
     }
     sources.set(spec.name, { spec, origin })
-    if (spec.kind === 'push') addSource((spec as PushSourceSpec).batchSource, origin)
+    // Push and stream sources keep their offline data in a batch source: register it too.
+    const batch = (spec as Partial<PushSourceSpec>).batchSource
+    if (batch && typeof batch === 'object' && typeof batch.kind === 'string')
+      addSource(batch, origin)
   }
 
   for (const { definition: d, origin } of unique) {
@@ -111,6 +123,10 @@ export function collectRepo(items: ReadonlyArray<Located<AnyDefinition>>): Decla
         repo.streamFeatureViews.push(d.spec)
         addSource(d.spec.source, origin)
         if (d.transform) repo.streamTransforms.set(d.name, d.transform)
+        {
+          const runtime = streamRuntimeOf(d.source)
+          if (runtime) repo.streamRuntimes.set(d.spec.source.name, runtime)
+        }
         break
       case 'onDemandFeatureView':
         claim('view', 'on-demand feature view', d.name, origin)
@@ -137,7 +153,7 @@ export function collectRepo(items: ReadonlyArray<Located<AnyDefinition>>): Decla
 
 /** Checks every reference in a declared repo resolves. */
 export function validateReferences(
-  repo: Omit<DeclaredRepo, 'onDemandTransforms' | 'streamTransforms'>,
+  repo: Omit<DeclaredRepo, 'onDemandTransforms' | 'streamTransforms' | 'streamRuntimes'>,
 ): void {
   const entities = new Map(repo.entities.map((e) => [e.name, e]))
   const views = new Map<string, { features: string[]; kind: string }>()

@@ -50,6 +50,28 @@ export interface PushSourceSpec extends SourceSpec {
   batchSource: SourceSpec
 }
 
+/**
+ * A stream source (`kafka`, `kinesis`): records arrive on a stream, are decoded by `format`,
+ * and are appended to `batchSource` (the offline log historical retrieval reads).
+ */
+export interface StreamSourceSpec extends SourceSpec {
+  batchSource: SourceSpec
+  /** How record values are encoded (`@larder/formats`), as data: `{ kind: 'json' }`... */
+  format: { kind: string; [formatField: string]: unknown }
+  /** Events more than this many seconds behind the newest of their partition are late. */
+  watermarkDelaySeconds?: number
+}
+
+/**
+ * The hidden column of offline-log rows written by stream ingestion: the record's stream
+ * position (`<topic>/<partition>/<offset>`, `<stream>/<shard>/<sequence>`). Rows with equal
+ * positions are one event written twice (a replay after a crash); readers count one.
+ */
+export const STREAM_POSITION_COLUMN = '__stream_position'
+
+/** Where stream ingestion writes a stream feature view's rows. */
+export type StreamWriteTo = 'online' | 'offline' | 'online_and_offline'
+
 /** A request source: values that only exist at request time, for on-demand views. */
 export interface RequestSourceSpec extends SourceSpec {
   kind: 'request'
@@ -99,6 +121,8 @@ export interface StreamFeatureViewSpec extends Omit<FeatureViewSpec, 'kind'> {
   aggregations: AggregationSpec[]
   /** Name of the exported transform function, when one is given (the code stays in the repo). */
   transform?: string
+  /** Where ingestion writes. Absent in registries written before it existed: both. */
+  writeTo?: StreamWriteTo
 }
 
 /**
