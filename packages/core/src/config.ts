@@ -5,6 +5,26 @@
 import type { OfflineStore, OnlineStore, StreamConnector } from './contracts.js'
 import { LarderError } from './errors.js'
 import type { Logger } from './logger.js'
+import type { SchemaRegistryRuntimeOptions } from './stream-format.js'
+
+/** The `streams` section of the config. */
+export interface StreamConfig {
+  /**
+   * One connector per source kind, e.g. `[kafkaConnector({ ssl: true, sasl })]`. Kinds
+   * without one use the default connector their source definitions carry.
+   */
+  connectors?: StreamConnector[]
+  /** Schema Registry credentials and settings for Avro and Protobuf formats. */
+  schemaRegistry?: SchemaRegistryRuntimeOptions
+}
+
+/** The connector of a source kind: the config's, else none. */
+export function configuredConnector(
+  config: Pick<LarderConfig, 'streams'>,
+  kind: string,
+): StreamConnector | undefined {
+  return config.streams?.connectors?.find((c) => c.kind === kind)
+}
 
 /** The configuration of a feature repo (`larder.config.ts`). */
 export interface LarderConfig {
@@ -15,11 +35,10 @@ export interface LarderConfig {
   offlineStore: OfflineStore
   onlineStore: OnlineStore
   /**
-   * Stream connectors by source kind, for settings that must not go into the registry
-   * (credentials, SASL/TLS, a client instance), e.g. `{ kafka: kafkaConnector({ sasl }) }`.
-   * Kinds without an entry use the connector their source definitions carry.
+   * Stream settings that must never go into the registry: connectors with credentials,
+   * SASL/TLS or a client instance, and Schema Registry credentials.
    */
-  streams?: Record<string, StreamConnector>
+  streams?: StreamConfig
   /** Where libraries log. @default no logging */
   logger?: Logger
 }
@@ -64,22 +83,24 @@ export function validateConfig(config: unknown, where: string): asserts config i
     )
   }
   if (c.streams !== undefined) {
-    if (!c.streams || typeof c.streams !== 'object' || Array.isArray(c.streams))
-      throw fail(
-        'streams must be an object of connectors by source kind, e.g. { kafka: kafkaConnector() }',
-      )
-    for (const [kind, connector] of Object.entries(c.streams as Record<string, unknown>)) {
-      const k = connector as Partial<StreamConnector> | undefined
-      if (!k || typeof k.createConsumer !== 'function')
-        throw fail(
-          `streams.${kind} is not a stream connector`,
-          'e.g. streams: { kafka: kafkaConnector({ ... }) } from @larder/kafka',
-        )
-      if (k.kind !== kind)
-        throw fail(
-          `streams.${kind} holds a connector for '${k.kind}' sources`,
-          `put it under streams.${k.kind}`,
-        )
+    const streams = c.streams as Partial<StreamConfig> | null
+    if (!streams || typeof streams !== 'object' || Array.isArray(streams))
+      throw fail('streams must be an object, e.g. { connectors: [kafkaConnector({ ... })] }')
+    if (streams.connectors !== undefined) {
+      if (!Array.isArray(streams.connectors))
+        throw fail('streams.connectors must be a list, e.g. [kafkaConnector({ ... })]')
+      const kinds = new Set<string>()
+      streams.connectors.forEach((connector, i) => {
+        const k = connector as Partial<StreamConnector> | undefined
+        if (!k || typeof k.kind !== 'string' || typeof k.createConsumer !== 'function')
+          throw fail(
+            `streams.connectors[${i}] is not a stream connector`,
+            'e.g. kafkaConnector({ ... }) from @larder/kafka',
+          )
+        if (kinds.has(k.kind))
+          throw fail(`streams.connectors has two connectors for '${k.kind}' sources`)
+        kinds.add(k.kind)
+      })
     }
   }
   const online = c.onlineStore as Partial<OnlineStore> | undefined

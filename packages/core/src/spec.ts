@@ -3,6 +3,7 @@
  * planner and the backends consume them. Definitions built with `entity()`, `featureView()`...
  * carry their spec in `.spec`.
  */
+import type { FormatSpec } from './stream-format.js'
 import type { ValueTypeName } from './types.js'
 
 /** Metadata every definition may carry. */
@@ -57,7 +58,7 @@ export interface PushSourceSpec extends SourceSpec {
 export interface StreamSourceSpec extends SourceSpec {
   batchSource: SourceSpec
   /** How record values are encoded (`@larder/formats`), as data: `{ kind: 'json' }`... */
-  format: { kind: string; [formatField: string]: unknown }
+  format: FormatSpec
   /** Events more than this many seconds behind the newest of their partition are late. */
   watermarkDelaySeconds?: number
 }

@@ -7,20 +7,17 @@ import {
   attachStreamRuntime,
   type Duration,
   durationToSeconds,
+  isStreamFormat,
   LarderError,
   type SourceKind,
   type SourceSpec,
+  type StreamFormat,
   type StreamSourceSpec,
   validateCommonSourceFields,
 } from '@larder/core'
 import { kafkaConnector } from './kafka-consumer.js'
 
 const COMPONENT = 'kafka'
-
-/** What a format object (`@larder/formats`) looks like to this package: its stored spec. */
-export interface KafkaSourceFormat {
-  readonly spec: { kind: string; [field: string]: unknown }
-}
 
 /** Where a new consumer group starts reading a topic. */
 export type KafkaStartFrom = 'earliest' | 'latest'
@@ -48,7 +45,7 @@ export interface KafkaSourceOptions {
   /** The topic to read. */
   topic: string
   /** How record values are encoded: `jsonFormat()`, `avroFormat(...)`, `protobufFormat(...)`. */
-  format: KafkaSourceFormat
+  format: StreamFormat
   /** The event-timestamp field of a decoded record (source name). */
   timestampField: string
   /** Field breaking ties between events with equal event timestamps. */
@@ -100,12 +97,7 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSourceSpec {
   if (!options || typeof options !== 'object')
     throw invalid('kafkaSource() needs an options object')
   const format = options.format
-  if (
-    !format ||
-    typeof format !== 'object' ||
-    !format.spec ||
-    typeof format.spec.kind !== 'string'
-  ) {
+  if (!isStreamFormat(format)) {
     throw invalid(
       `kafka source '${options.name}': format is required`,
       'e.g. format: jsonFormat() from @larder/formats',

@@ -17,10 +17,11 @@ import { sqliteOnlineStore } from '@larder/sqlite'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEAD_LETTER_HEADERS, kafkaSource } from '../src/index.js'
+import { testJsonFormat } from './json-format.js'
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
-const json = { spec: { kind: 'json' } }
+const json = testJsonFormat
 
 interface Event {
   driver_id: number

@@ -1,57 +1,42 @@
 /**
- * Record decoding for ingestion: once per record, in core, whatever the consumer. The format
- * object a stream source carries (`jsonFormat()`...) supplies the decoder; a registry-only
- * `{ kind: 'json' }` format decodes with the built-in JSON reader.
+ * Record decoding for ingestion: once per batch, in core, whatever the consumer, with the
+ * format object the stream source definition carries (`jsonFormat()`...).
  */
+import type { StreamConfig } from '../config.js'
 import { LarderError } from '../errors.js'
-import type { StreamSourceSpec } from '../spec.js'
-
-/** Decodes one record value into a row (source field names). */
-export type RecordDecoder = (value: Uint8Array) => Promise<Record<string, unknown>>
-
-const utf8 = new TextDecoder('utf-8', { fatal: true })
-
-/** Decodes a JSON object (UTF-8). Errors name what was wrong. */
-export async function decodeJsonObject(value: Uint8Array): Promise<Record<string, unknown>> {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(utf8.decode(value))
-  } catch (err) {
-    throw new LarderError(
-      'INVALID_INPUT',
-      `not a JSON document: ${err instanceof Error ? err.message : String(err)}`,
-    )
-  }
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed))
-    throw new LarderError('INVALID_INPUT', 'JSON value is not an object')
-  return parsed as Record<string, unknown>
-}
-
-interface FormatLike {
-  decoder?: () => RecordDecoder | Promise<RecordDecoder>
-  createDecoder?: () => RecordDecoder | Promise<RecordDecoder>
-  decode?: RecordDecoder
-}
+import { type StreamFeatureViewSpec, type StreamSourceSpec, sourceColumn } from '../spec.js'
+import { isStreamFormat, type StreamDecoder } from '../stream-format.js'
 
 /**
- * The decoder of a stream source: from its format object when the definition carries one,
- * else from its stored format spec (JSON needs no code).
- * @throws LarderError UNSUPPORTED when the format needs code the repo did not supply.
+ * The decoder of a view's stream source, from the format object its definition carries.
+ * @throws LarderError UNSUPPORTED when the repo did not supply the format (registry only).
  */
-export async function decoderFor(
-  source: StreamSourceSpec,
+export function decoderFor(
+  view: StreamFeatureViewSpec,
   format: unknown,
-): Promise<RecordDecoder> {
-  const f = (format ?? undefined) as FormatLike | undefined
-  if (f) {
-    if (typeof f.createDecoder === 'function') return await f.createDecoder()
-    if (typeof f.decoder === 'function') return await f.decoder()
-    if (typeof f.decode === 'function') return f.decode.bind(f)
+  options: { repoPath: string; streams: StreamConfig | undefined },
+): StreamDecoder {
+  const source = view.source as StreamSourceSpec
+  if (!isStreamFormat(format)) {
+    throw new LarderError(
+      'UNSUPPORTED',
+      `stream feature view '${view.name}': source '${source.name}' has no format object to decode its records`,
+      {
+        hint: 'run ingest on the feature repo that defines the source (its kafkaSource({ format }) carries the format)',
+      },
+    )
   }
-  if (source.format?.kind === 'json') return decodeJsonObject
-  throw new LarderError(
-    'UNSUPPORTED',
-    `source '${source.name}': format '${source.format?.kind}' needs its format object; load the repo that defines the source`,
-    { hint: 'run `larder ingest` in the feature repo (its definitions carry the format)' },
-  )
+  // Fields read as timestamps, in record (source) names.
+  const timestampFields = new Set<string>()
+  if (source.timestampField) timestampFields.add(source.timestampField)
+  if (source.createdTimestampColumn) timestampFields.add(source.createdTimestampColumn)
+  for (const f of view.features)
+    if (f.valueType === 'timestamp') timestampFields.add(sourceColumn(source, f.name))
+  const registry = options.streams?.schemaRegistry
+  return format.createDecoder({
+    baseDir: options.repoPath,
+    timestampFields: [...timestampFields],
+    stream: typeof source.topic === 'string' ? source.topic : source.name,
+    ...(registry ? { schemaRegistry: registry } : {}),
+  })
 }

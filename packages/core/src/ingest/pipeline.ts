@@ -18,16 +18,15 @@ import {
   batchSourceOf,
   createdName,
   type EntitySpec,
-  type FeatureViewSpec,
   STREAM_POSITION_COLUMN,
   type StreamFeatureViewSpec,
   type StreamSourceSpec,
   timestampName,
 } from '../spec.js'
+import type { DecodeResult, StreamDecoder } from '../stream-format.js'
 import type { ValueTypeName } from '../types.js'
 import { coerceValue, toArrowVector } from '../values.js'
 import { type CheckedRows, toOnlineRows } from '../writes.js'
-import type { RecordDecoder } from './decode.js'
 
 /** Counters of one view's ingestion. */
 export interface IngestCounts {
@@ -67,7 +66,7 @@ export interface IngestBatchEvent {
 export interface ViewPipelineOptions {
   view: StreamFeatureViewSpec
   entities: ReadonlyMap<string, EntitySpec>
-  decode: RecordDecoder
+  decoder: StreamDecoder
   transform?: ((rows: Record<string, unknown>[]) => Record<string, unknown>[]) | undefined
   onlineStore: OnlineStore
   offlineStore: OfflineStore
@@ -159,22 +158,24 @@ export class ViewPipeline {
     const columns = new Map<string, unknown[]>()
     for (const c of this.#allColumns()) columns.set(c.name, [])
     const positions: string[] = []
+    const names = this.#allColumns()
     let late = 0
     let newest: bigint | undefined
+    const values = batch.records.flatMap((r) => (r.value === null ? [] : [r.value]))
+    const decoded = await this.#retry(batch, 'decoding', () => this.#o.decoder.decodeBatch(values))
+    let d = 0
     for (const record of batch.records) {
       const at = `${batch.stream}/${record.partition}/${record.position}`
       if (record.value === null) {
         letters.push({ record, code: 'INVALID_RECORD', error: 'record has no value (tombstone)' })
         continue
       }
-      let decoded: Record<string, unknown>
-      try {
-        decoded = await this.#o.decode(record.value)
-      } catch (err) {
-        letters.push({ record, code: 'DECODE_ERROR', error: messageOf(err) })
+      const result = decoded[d++] as DecodeResult
+      if (result.error) {
+        letters.push({ record, code: 'DECODE_ERROR', error: messageOf(result.error) })
         continue
       }
-      let rows: Record<string, unknown>[] = [mapFields(decoded, this.#source.fieldMapping)]
+      let rows: Record<string, unknown>[] = [mapFields(result.row, this.#source.fieldMapping)]
       if (this.#o.transform) {
         try {
           const out = this.#o.transform(rows)
@@ -196,7 +197,6 @@ export class ViewPipeline {
         letters.push({ record, code: 'INVALID_RECORD', error: messageOf(err) })
         continue
       }
-      const names = this.#allColumns()
       for (let j = 0; j < checked.length; j++) {
         const values = checked[j]!
         for (let c = 0; c < names.length; c++) columns.get(names[c]!.name)!.push(values[c])
@@ -212,7 +212,7 @@ export class ViewPipeline {
     }
     const n = positions.length
     const rows: CheckedRows = {
-      view: view as unknown as FeatureViewSpec,
+      view,
       joinKeys: this.#joinKeys,
       features: this.#features,
       timestampColumn: this.#ts,
@@ -224,39 +224,28 @@ export class ViewPipeline {
     let onlineDone = !this.#toOnline || n === 0
     let offlineDone = !this.#toOffline || n === 0
     let lettersDone = letters.length === 0
-    let delay = this.#o.retryDelayMs ?? 200
-    for (;;) {
-      try {
-        if (!onlineDone) {
-          writtenOnline = await this.#o.onlineStore.writeBatch(
-            view as unknown as FeatureViewSpec,
-            this.#features.map((f) => f.name),
-            toOnlineRows(rows),
-          )
-          onlineDone = true
-        }
-        if (!offlineDone) {
-          await this.#o.offlineStore.writeBatch!(
-            this.#batchSource,
-            this.#offlineTable(rows, positions),
-          )
-          offlineDone = true
-        }
-        if (!lettersDone) {
-          await this.#o.consumer.deadLetter(letters)
-          lettersDone = true
-        }
-        break
-      } catch (err) {
-        if (this.#o.stopping()) throw err
-        this.#o.logger.warn(
-          { err, view: view.name, partition: batch.partition, retryInMs: delay },
-          `ingest of '${view.name}': a write failed, retrying the batch (nothing committed)`,
+    // Each step runs once: a retry after a failure repeats only what did not succeed.
+    await this.#retry(batch, 'writing', async () => {
+      if (!onlineDone) {
+        writtenOnline = await this.#o.onlineStore.writeBatch(
+          view,
+          this.#features.map((f) => f.name),
+          toOnlineRows(rows),
         )
-        await sleep(delay)
-        delay = Math.min(delay * 2, 5000)
+        onlineDone = true
       }
-    }
+      if (!offlineDone) {
+        await this.#o.offlineStore.writeBatch!(
+          this.#batchSource,
+          this.#offlineTable(rows, positions),
+        )
+        offlineDone = true
+      }
+      if (!lettersDone) {
+        await this.#o.consumer.deadLetter(letters)
+        lettersDone = true
+      }
+    })
     await batch.commit()
     const writtenOffline = this.#toOffline ? n : 0
     this.counts.read += batch.records.length
@@ -279,6 +268,29 @@ export class ViewPipeline {
       seconds: (performance.now() - began) / 1000,
       freshnessSeconds: newest === undefined ? undefined : Date.now() / 1000 - Number(newest) / 1e6,
     })
+  }
+
+  /**
+   * Runs `step` until it succeeds, backing off (200 ms doubling to 5 s): a fault (store or
+   * Schema Registry down) holds the partition, and nothing is committed meanwhile. Once
+   * ingestion is stopping the fault is thrown (the batch is read again after a restart).
+   */
+  async #retry<T>(batch: StreamBatch, what: string, step: () => Promise<T>): Promise<T> {
+    let delay = this.#o.retryDelayMs ?? 200
+    for (;;) {
+      try {
+        return await step()
+      } catch (err) {
+        if (this.#o.stopping()) throw err
+        const view = this.#o.view.name
+        this.#o.logger.warn(
+          { err, view, partition: batch.partition, retryInMs: delay },
+          `ingest of '${view}': ${what} failed (${messageOf(err)}); retrying the batch, nothing committed`,
+        )
+        await sleep(delay)
+        delay = Math.min(delay * 2, 5000)
+      }
+    }
   }
 
   /** Join keys, timestamp, created, features: the order of a checked row's values. */

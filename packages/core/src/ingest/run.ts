@@ -4,7 +4,7 @@
  * in-flight batch, and the per-view counts are returned.
  */
 import { channel } from 'node:diagnostics_channel'
-import type { LarderConfig } from '../config.js'
+import { configuredConnector, type LarderConfig } from '../config.js'
 import type { StoreContext, StreamConnector, StreamConsumer } from '../contracts.js'
 import { LarderError } from '../errors.js'
 import type { RegistryIndex } from '../refs.js'
@@ -141,13 +141,13 @@ export async function runIngest(
       }
       const runtime = declared.streamRuntimes.get(source.name)
       const connector: StreamConnector | undefined =
-        config.streams?.[source.kind] ?? runtime?.connector
+        configuredConnector(config, source.kind) ?? runtime?.connector
       if (!connector) {
         throw new LarderError(
           'INVALID_CONFIG',
           `stream feature view '${view.name}': no connector for '${source.kind}' source '${source.name}'`,
           {
-            hint: `add streams: { ${source.kind}: ... } to larder.config.ts, or run ingest in the repo that defines the source (${STREAM_KINDS_HINT})`,
+            hint: `add a ${source.kind} connector to streams.connectors in larder.config.ts, or run ingest in the repo that defines the source (${STREAM_KINDS_HINT})`,
           },
         )
       }
@@ -157,7 +157,10 @@ export async function runIngest(
       const pipeline = new ViewPipeline({
         view,
         entities: index.entities,
-        decode: await decoderFor(source, runtime?.format),
+        decoder: decoderFor(view, runtime?.format, {
+          repoPath: ctx.context.repoPath,
+          streams: config.streams,
+        }),
         transform: declared.streamTransforms.get(view.name),
         onlineStore: config.onlineStore,
         offlineStore: config.offlineStore,
