@@ -7,8 +7,10 @@ import {
   isLarderError,
   isoMicros,
   planHistoricalRetrieval,
+  parseRelationName,
   postgresDialect,
   quoteAnsiIdentifier,
+  quoteRelationName,
   type SqlDialect,
 } from '../src/index.js'
 
@@ -100,7 +102,7 @@ describe('SQL compiler', () => {
   })
   test('pull queries bound the event timestamp inclusively and rank per key', () => {
     const start = 1_767_225_600_000_000n
-    const { sql } = compilePullSql(
+    const { sql, params } = compilePullSql(
       {
         source: view.source,
         relation: { table: 's' },
@@ -112,10 +114,106 @@ describe('SQL compiler', () => {
       },
       postgresDialect,
     )
-    expect(sql).toContain(`"ts_src" >= TIMESTAMPTZ '${isoMicros(start)}'`)
-    expect(sql).toContain(`"ts_src" <= TIMESTAMPTZ '2026-01-01 00:00:00.000001+00:00'`)
+    // PostgreSQL has placeholders: the bounds are bound as parameters, in placeholder order.
+    expect(sql).toContain(`"ts_src" >= CAST($1 AS TIMESTAMPTZ)`)
+    expect(sql).toContain(`"ts_src" <= CAST($2 AS TIMESTAMPTZ)`)
+    expect(params).toEqual([isoMicros(start), '2026-01-01 00:00:00.000001+00:00'])
     expect(sql).toContain(
       'PARTITION BY "driver_id" ORDER BY "__event_ts" DESC, "__created_ts" DESC NULLS LAST',
+    )
+  })
+  test('a dialect without placeholders gets literals', () => {
+    const start = 1_767_225_600_000_000n
+    const { placeholder: _, ...inline } = postgresDialect
+    const { sql, params } = compilePullSql(
+      {
+        source: view.source,
+        relation: { table: 's' },
+        joinKeys: ['driver_id'],
+        features: [],
+        start,
+        end: start,
+        mode: 'all',
+      },
+      inline,
+    )
+    expect(params).toEqual([])
+    expect(sql).toContain(`"ts_src" >= TIMESTAMPTZ '${isoMicros(start)}'`)
+  })
+  test('multi-part relations are quoted part by part, by the dialect when it says how', () => {
+    expect(parseRelationName('proj.data set."my.table"')).toEqual(['proj', 'data set', 'my.table'])
+    expect(parseRelationName('`a`.b')).toEqual(['a', 'b'])
+    for (const bad of ['a..b', '.a', 'a.', '"open']) {
+      expect(() => parseRelationName(bad)).toThrow(/relation name/)
+    }
+    const { sql } = compilePointInTimeSql(
+      plan,
+      {
+        entity: { table: ['db', 'labels', 'rows'] },
+        sources: () => ({ table: ['db', 'raw', 'we"ird'] }),
+      },
+      postgresDialect,
+    )
+    expect(sql).toContain('FROM "db"."labels"."rows" AS "__larder_entity_input"')
+    expect(sql).toContain('FROM "db"."raw"."we""ird" AS "__larder_source"')
+    const backticks: SqlDialect = {
+      ...postgresDialect,
+      quoteRelation: (parts) => `\`${parts.join('.')}\``,
+    }
+    expect(quoteRelationName(backticks, ['p', 'd', 't'])).toBe('`p.d.t`')
+    expect(quoteRelationName(postgresDialect, ['p', 'd', 't'])).toBe('"p"."d"."t"')
+  })
+  test('the entity time range limits source reads and prunes date partitions', () => {
+    const day = 86_400_000_000n
+    const min = 1_767_225_600_000_000n + day // 2026-01-02
+    const max = min + 3n * day // 2026-01-05
+    const partitioned = {
+      ...view,
+      ttlSeconds: 86_400 * 2,
+      source: { ...view.source, datePartitionColumn: 'ds' },
+    }
+    const p = planHistoricalRetrieval({
+      features: ['stats:trips'],
+      views: new Map([['stats', partitioned]]),
+      entities: new Map([
+        ['driver', { kind: 'entity', name: 'driver', joinKeys: ['driver_id'], valueType: 'int64' }],
+      ]),
+      entityColumns: [
+        { name: 'driver_id', valueType: 'int64' },
+        { name: 'event_timestamp', valueType: 'timestamp' },
+      ],
+    })
+    const { sql, params } = compilePointInTimeSql(
+      p,
+      { entity: { table: 'e' }, sources: () => ({ table: 's' }), entityTimeRange: { min, max } },
+      postgresDialect,
+    )
+    // [min - ttl, max] on the event timestamp (parameters), partition dates as constants.
+    expect(sql).toContain(
+      `"ts_src" >= CAST($1 AS TIMESTAMPTZ) AND "ts_src" <= CAST($2 AS TIMESTAMPTZ)`,
+    )
+    expect(params).toEqual([isoMicros(min - 2n * day), isoMicros(max)])
+    expect(sql).toContain(`"ds" >= '2025-12-31' AND "ds" <= '2026-01-05'`)
+    // TTL 0: no lower bound on the event timestamp nor on the partitions.
+    const forever = planHistoricalRetrieval({
+      features: ['stats:trips'],
+      views: new Map([['stats', { ...partitioned, ttlSeconds: 0 }]]),
+      entities: new Map([
+        ['driver', { kind: 'entity', name: 'driver', joinKeys: ['driver_id'], valueType: 'int64' }],
+      ]),
+      entityColumns: [
+        { name: 'driver_id', valueType: 'int64' },
+        { name: 'event_timestamp', valueType: 'timestamp' },
+      ],
+    })
+    const noTtl = compilePointInTimeSql(
+      forever,
+      { entity: { table: 'e' }, sources: () => ({ table: 's' }), entityTimeRange: { min, max } },
+      postgresDialect,
+    )
+    expect(noTtl.params).toEqual([isoMicros(max)])
+    expect(noTtl.sql).toContain(
+      `WHERE "ts_src" IS NOT NULL AND "ts_src" <= CAST($1 AS TIMESTAMPTZ) AND "ds" <= '2026-01-05')`,
     )
   })
 })

@@ -16,10 +16,68 @@ import { LarderError } from '../errors.js'
 import type { PlannedView, RetrievalPlan } from '../retrieval.js'
 import { createdName, type SourceSpec, sourceColumn, timestampName } from '../spec.js'
 import type { ValueTypeName } from '../types.js'
-import type { SqlDialect } from './dialect.js'
+import { isoDate, isoMicros, quoteRelationName, type SqlDialect } from './dialect.js'
 
-/** A relation: a table name (quoted by the compiler; dots are not split) or a SQL query. */
-export type SqlRelation = { table: string; schema?: string } | { sql: string }
+/**
+ * A relation: a table name, or a SQL query. `table` is one identifier (dots are not split)
+ * or its parts (`['project', 'dataset', 'table']`, `['db', 'schema', 'table']`), quoted
+ * part by part by the dialect; `schema` is a shorthand for `[schema, table]`.
+ */
+export type SqlRelation = { table: string | readonly string[]; schema?: string } | { sql: string }
+
+/** The parts of a table relation (`schema` first when given). */
+export function relationParts(rel: {
+  table: string | readonly string[]
+  schema?: string
+}): string[] {
+  const parts = typeof rel.table === 'string' ? [rel.table] : [...rel.table]
+  return rel.schema === undefined ? parts : [rel.schema, ...parts]
+}
+
+/** Collects the parameters of a query: placeholders when the dialect has them, else literals. */
+class Params {
+  readonly values: unknown[] = []
+  constructor(private readonly dialect: SqlDialect) {}
+  /** A timestamp bound: `CAST(<placeholder> AS <timestamp type>)` or a literal. */
+  timestamp(micros: EpochMicros): string {
+    const d = this.dialect
+    if (!d.placeholder) return d.timestampLiteral(micros)
+    this.values.push(isoMicros(micros))
+    return `CAST(${d.placeholder(this.values.length)} AS ${d.typeName('timestamp')})`
+  }
+  /** A date bound for a partition column (always a literal: warehouses prune on constants). */
+  date(micros: EpochMicros): string {
+    const text = isoDate(micros)
+    return this.dialect.dateLiteral
+      ? this.dialect.dateLiteral(text)
+      : this.dialect.stringLiteral(text)
+  }
+}
+
+/**
+ * The filters that keep a source's reads within `[start, end]` (inclusive; `start`
+ * undefined: no lower bound): on the event timestamp, and on the `datePartitionColumn` when
+ * the source has one, so that warehouses prune partitions.
+ */
+function timeFilters(
+  source: SourceSpec,
+  tsExpr: string,
+  start: EpochMicros | undefined,
+  end: EpochMicros,
+  params: Params,
+  dialect: SqlDialect,
+): string[] {
+  const out: string[] = []
+  if (start !== undefined) out.push(`${tsExpr} >= ${params.timestamp(start)}`)
+  out.push(`${tsExpr} <= ${params.timestamp(end)}`)
+  const part = source.datePartitionColumn
+  if (part !== undefined) {
+    const col = dialect.quoteIdentifier(part)
+    if (start !== undefined) out.push(`${col} >= ${params.date(start)}`)
+    out.push(`${col} <= ${params.date(end)}`)
+  }
+  return out
+}
 
 /** Inputs of {@link compilePointInTimeSql}. */
 export interface PointInTimeSqlInputs {
@@ -31,6 +89,12 @@ export interface PointInTimeSqlInputs {
   entity: SqlRelation & { rowNumberColumn?: string }
   /** The relation holding a view's source rows (source column names). */
   sources: (view: PlannedView) => SqlRelation
+  /**
+   * The least and greatest entity timestamp, when known: each source read is then limited
+   * to `[min - ttl, max]` (no lower bound when the TTL is 0), on the event timestamp and on
+   * the source's `datePartitionColumn` (partition pruning).
+   */
+  entityTimeRange?: { min: EpochMicros; max: EpochMicros }
 }
 
 /** A compiled query and its parameters (bound with the dialect's placeholders). */
@@ -39,10 +103,10 @@ export interface CompiledSql {
   params: unknown[]
 }
 
-function relation(rel: SqlRelation, d: SqlDialect): string {
+/** The FROM text of a relation: a parenthesized query or a quoted (multi-part) name. */
+export function relationSql(rel: SqlRelation, d: SqlDialect): string {
   if ('sql' in rel) return `(${rel.sql})`
-  const name = d.quoteIdentifier(rel.table)
-  return rel.schema === undefined ? name : `${d.quoteIdentifier(rel.schema)}.${name}`
+  return quoteRelationName(d, relationParts(rel))
 }
 
 function ttlMicros(pv: PlannedView): bigint {
@@ -91,13 +155,15 @@ export function compilePointInTimeSql(
   const ROW = q('__larder_row')
   const T = ecol(plan.entityTimestampColumn)
   const ctes: string[] = []
+  const params = new Params(dialect)
+  const range = inputs.entityTimeRange
 
   const rowExpr =
     inputs.entity.rowNumberColumn !== undefined
       ? q(inputs.entity.rowNumberColumn)
       : 'ROW_NUMBER() OVER ()'
   ctes.push(
-    `${q('__larder_entity')} AS (SELECT ${entityCols.map((c, i) => `${q(c)} AS ${q(`__e${i}`)}`).join(', ')}, ${rowExpr} AS ${ROW} FROM ${relation(inputs.entity, dialect)} AS ${q('__larder_entity_input')})`,
+    `${q('__larder_entity')} AS (SELECT ${entityCols.map((c, i) => `${q(c)} AS ${q(`__e${i}`)}`).join(', ')}, ${rowExpr} AS ${ROW} FROM ${relationSql(inputs.entity, dialect)} AS ${q('__larder_entity_input')})`,
   )
 
   const finalCols: string[] = entityCols.map((c, i) => `e.${q(`__e${i}`)} AS ${q(c)}`)
@@ -120,10 +186,15 @@ export function compilePointInTimeSql(
       ...(cr === undefined ? [] : [`${col(cr)} AS ${q('__cr')}`]),
       ...pv.features.map((f, i) => `${col(f.feature)} AS ${q(`__f${i}`)}`),
     ]
-    ctes.push(
-      `${srcName} AS (SELECT ${srcCols.join(', ')} FROM ${relation(inputs.sources(pv), dialect)} AS ${q('__larder_source')} WHERE ${col(ts)} IS NOT NULL)`,
-    )
     const ttl = ttlMicros(pv)
+    const where = [`${col(ts)} IS NOT NULL`]
+    if (range !== undefined) {
+      const lower = ttl > 0n ? range.min - ttl : undefined
+      where.push(...timeFilters(source as SourceSpec, col(ts), lower, range.max, params, dialect))
+    }
+    ctes.push(
+      `${srcName} AS (SELECT ${srcCols.join(', ')} FROM ${relationSql(inputs.sources(pv), dialect)} AS ${q('__larder_source')} WHERE ${where.join(' AND ')})`,
+    )
     const keyEq = (s: string) =>
       pv.joinKeys.map((k, i): [string, string] => [
         `e.${ecol(k.entityColumn)}`,
@@ -195,7 +266,7 @@ export function compilePointInTimeSql(
   }
   const from = asofFrom ?? [`${q('__larder_entity')} AS e`, ...joins].join('\n')
   const sql = `WITH ${ctes.join(',\n')}\nSELECT ${finalCols.join(', ')}\nFROM ${from}\nORDER BY e.${ROW}`
-  return { sql, params: [] }
+  return { sql, params: params.values }
 }
 
 /** Inputs of {@link compilePullSql}. */
@@ -215,7 +286,8 @@ export interface PullSqlInputs {
 /**
  * Compiles a materialization read (`pullLatest` / `pullAll`): join keys, features,
  * `__event_ts`, `__created_ts` (as the dialect's timestamp type) of rows with
- * `start <= event_ts <= end` (bounds inclusive, as timestamp literals). With `latest`, the
+ * `start <= event_ts <= end` (bounds inclusive, bound as parameters when the dialect has
+ * placeholders), partitions pruned by `datePartitionColumn` when the source has one. With `latest`, the
  * winner per key (greatest event_ts, then created_ts, nulls lowest).
  *
  * @example
@@ -241,9 +313,10 @@ export function compilePullSql(inputs: PullSqlInputs, dialect: SqlDialect): Comp
     `CAST(${col(ts)} AS ${dialect.typeName('timestamp')}) AS ${q('__event_ts')}`,
     `${cr === undefined ? 'CAST(NULL' : `CAST(${col(cr)}`} AS ${dialect.typeName('timestamp')}) AS ${q('__created_ts')}`,
   ]
-  const where = `${col(ts)} >= ${dialect.timestampLiteral(inputs.start)} AND ${col(ts)} <= ${dialect.timestampLiteral(inputs.end)}`
-  const base = `SELECT ${cols.join(', ')} FROM ${relation(inputs.relation, dialect)} AS ${q('__larder_source')} WHERE ${where}`
-  if (inputs.mode === 'all') return { sql: base, params: [] }
+  const params = new Params(dialect)
+  const where = timeFilters(source, col(ts), inputs.start, inputs.end, params, dialect)
+  const base = `SELECT ${cols.join(', ')} FROM ${relationSql(inputs.relation, dialect)} AS ${q('__larder_source')} WHERE ${where.join(' AND ')}`
+  if (inputs.mode === 'all') return { sql: base, params: params.values }
   const part =
     inputs.joinKeys.length === 0 ? '' : `PARTITION BY ${inputs.joinKeys.map(q).join(', ')} `
   const names = [
@@ -253,5 +326,5 @@ export function compilePullSql(inputs: PullSqlInputs, dialect: SqlDialect): Comp
     '__created_ts',
   ].map(q)
   const sql = `SELECT ${names.join(', ')} FROM (SELECT *, ROW_NUMBER() OVER (${part}ORDER BY ${q('__event_ts')} DESC, ${q('__created_ts')} DESC NULLS LAST) AS ${q('__larder_rn')} FROM (${base}) AS ${q('__larder_rows')}) AS ${q('__larder_ranked')} WHERE ${q('__larder_rn')} = 1`
-  return { sql, params: [] }
+  return { sql, params: params.values }
 }

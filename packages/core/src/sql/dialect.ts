@@ -38,8 +38,23 @@ export interface SqlDialect {
   timestampLiteral(micros: EpochMicros): string
   /** `expr - micros microseconds` on a timestamp expression. */
   subtractMicroseconds(expr: string, micros: bigint): string
-  /** The placeholder of the 1-based parameter `index` (`$1`, `?`...). */
-  placeholder(index: number): string
+  /**
+   * The placeholder of the 1-based parameter `index` (`$1`, `?`, `:p1`, `@p1`...). When a
+   * dialect has one, the compiler binds values (time bounds) as parameters: a timestamp
+   * parameter is its `isoMicros` text (`2026-01-01 00:00:00.000001+00:00`) inside
+   * `CAST(<placeholder> AS <typeName('timestamp')>)`. Absent: values are inlined as literals.
+   */
+  placeholder?(index: number): string
+  /**
+   * Quotes a multi-part relation name (`project.dataset.table`, `database.schema.table`).
+   * @default each part quoted with `quoteIdentifier`, joined with `.`
+   */
+  quoteRelation?(parts: readonly string[]): string
+  /**
+   * A date literal (`YYYY-MM-DD`), compared with a `datePartitionColumn`.
+   * @default the string literal of the date (Feast compares partition columns with strings)
+   */
+  dateLiteral?(isoDate: string): string
   /** DDL creating a temporary table from a query. */
   createTempTable(name: string, query: string): string
   /** The SQL type of a Larder value type, for output casts. */
@@ -50,6 +65,67 @@ export interface SqlDialect {
    * left rows kept). Undefined or absent: the portable ranking strategy is used.
    */
   asofJoin?(join: AsofJoinSpec): string | undefined
+}
+
+/**
+ * Quotes a relation name part by part with the dialect (its `quoteRelation`, else each part
+ * with `quoteIdentifier`, joined with `.`).
+ * @throws LarderError INVALID_INPUT when there is no part or a part cannot be quoted.
+ */
+export function quoteRelationName(dialect: SqlDialect, parts: readonly string[]): string {
+  if (parts.length === 0) {
+    throw new LarderError('INVALID_INPUT', 'a relation name needs at least one part', {
+      component: 'sql',
+    })
+  }
+  if (dialect.quoteRelation) return dialect.quoteRelation(parts)
+  return parts.map((p) => dialect.quoteIdentifier(p)).join('.')
+}
+
+/**
+ * Splits a dotted relation name as users write it (`project.dataset.table`,
+ * `db.schema."my.table"`): dots inside double quotes or backticks do not split, and the
+ * quotes are removed (a doubled quote inside stands for one).
+ * @throws LarderError INVALID_INPUT naming the text when a part is empty or a quote is open.
+ */
+export function parseRelationName(text: string): string[] {
+  const parts: string[] = []
+  let current = ''
+  let quote: string | undefined
+  let quoted = false
+  const bad = (why: string) =>
+    new LarderError('INVALID_INPUT', `relation name '${text}' ${why}`, {
+      component: 'sql',
+      hint: "write it as 'table', 'schema.table' or 'project.dataset.table'",
+    })
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i] as string
+    if (quote !== undefined) {
+      if (ch === quote) {
+        if (text[i + 1] === quote) {
+          current += ch
+          i++
+        } else quote = undefined
+      } else current += ch
+    } else if (ch === '"' || ch === '`') {
+      quote = ch
+      quoted = true
+    } else if (ch === '.') {
+      if (current === '' && !quoted) throw bad('has an empty part')
+      parts.push(current)
+      current = ''
+      quoted = false
+    } else current += ch
+  }
+  if (quote !== undefined) throw bad('has an unclosed quote')
+  if (current === '' && !quoted) throw bad('has an empty part')
+  parts.push(current)
+  return parts
+}
+
+/** `YYYY-MM-DD` of an instant, in UTC. */
+export function isoDate(micros: EpochMicros): string {
+  return formatTime(micros).slice(0, 10)
 }
 
 /**
