@@ -6,7 +6,7 @@ import type * as arrow from 'apache-arrow'
 import type { EpochMicros } from './duration.js'
 import { LarderError } from './errors.js'
 import type { Logger } from './logger.js'
-import type { EntityTable, RetrievalPlan } from './retrieval.js'
+import type { EntityTable, RetrievalPlan, RunOptions } from './retrieval.js'
 import type { EntitySpec, SourceSpec, StoredViewSpec, StreamFeatureViewSpec } from './spec.js'
 import type { ValueTypeName } from './types.js'
 
@@ -25,10 +25,35 @@ export interface RetrievalJob {
   toArrow(): Promise<arrow.Table>
   /** The joined rows as objects (int64 as bigint, timestamps as Date). */
   toRows(): Promise<Record<string, unknown>[]>
+  /**
+   * The joined table as record batches, in row order, in bounded memory where the store can
+   * stream. Optional for stores; callers use `retrievalJobStream(job)`, whose default is
+   * the batches of `toArrow()`.
+   */
+  toArrowStream?(): AsyncIterable<arrow.RecordBatch>
+  /**
+   * Leaves the result where it was computed, as a table `name` of the store's database
+   * (multi-part names as `project.dataset.table`), replacing one of that name; returns the
+   * table's name parts. Stores that run SQL in a warehouse have it.
+   */
+  toTable?(name: string): Promise<string[]>
   /** Writes the result to a Parquet file. */
   toParquet?(path: string): Promise<void>
   /** The SQL that computes the result, for stores that run SQL. */
   toSql?(): string
+}
+
+/**
+ * The result of a job as record batches: its `toArrowStream()` when it has one, else the
+ * batches of `toArrow()`.
+ */
+export async function* retrievalJobStream(job: RetrievalJob): AsyncIterable<arrow.RecordBatch> {
+  if (job.toArrowStream) {
+    yield* job.toArrowStream()
+    return
+  }
+  const table = await job.toArrow()
+  yield* table.batches
 }
 
 /** Columns of `pullLatest` / `pullAll` batches beyond join keys and features. */
@@ -46,12 +71,20 @@ export interface PullRequest {
   /** Inclusive bounds on the event timestamp, epoch micros. */
   start: EpochMicros
   end: EpochMicros
+  /** Cancels the read (the iterator rejects with `signal.reason`). */
+  signal?: AbortSignal
 }
 
-/** Declared abilities of an offline store; conformance suites skip by them. */
+/**
+ * Declared abilities of an offline store. Core refuses what a store does not declare (an
+ * entity table of a kind it does not take, an offline push) with an error naming the store,
+ * and the offline conformance suite runs the cases of what it declares.
+ */
 export interface OfflineStoreCapabilities {
-  /** Accepts entity tables as SQL or table names. */
+  /** Accepts entity tables as SQL queries (`{ sql }`). */
   sqlEntityTable?: boolean
+  /** Accepts entity tables as names of tables of its database (`{ table }`). */
+  tableEntityTable?: boolean
   /** Supports `writeBatch` (offline push). */
   offlineWrite?: boolean
   /** Accepts entity tables as Parquet/CSV paths. */
@@ -77,8 +110,15 @@ export interface OfflineStore {
   readonly sourceKinds: readonly string[]
   /** Called once by the feature store before any other call. */
   configure(context: StoreContext): void
-  /** Builds a training set; the plan is already validated against the entity table. */
-  getHistoricalFeatures(entityTable: EntityTable, plan: RetrievalPlan): Promise<RetrievalJob>
+  /**
+   * Builds a training set; the plan is already validated against the entity table, and
+   * the entity table's kind against `capabilities`.
+   */
+  getHistoricalFeatures(
+    entityTable: EntityTable,
+    plan: RetrievalPlan,
+    options?: RunOptions,
+  ): Promise<RetrievalJob>
   /**
    * Latest row per entity key with `start <= event_ts <= end` (winner rule), as record
    * batches of join keys, features, `__event_ts` and `__created_ts` (epoch-micro timestamps).
@@ -92,8 +132,8 @@ export interface OfflineStore {
   sourceSchema(source: SourceSpec): Promise<SourceSchema>
   /** Checks that a source exists and is readable; throws a LarderError naming it otherwise. */
   validateSource(source: SourceSpec): Promise<void>
-  /** Column names and types of an entity table given as a file or SQL. */
-  entityTableSchema?(entityTable: EntityTable): Promise<SourceSchema>
+  /** Column names and types of an entity table given as a file, SQL or a table name. */
+  entityTableSchema?(entityTable: EntityTable, options?: RunOptions): Promise<SourceSchema>
   close(): Promise<void>
 }
 
@@ -209,6 +249,7 @@ export abstract class OfflineStoreBase implements OfflineStore {
   abstract getHistoricalFeatures(
     entityTable: EntityTable,
     plan: RetrievalPlan,
+    options?: RunOptions,
   ): Promise<RetrievalJob>
   abstract pullLatest(request: PullRequest): AsyncIterable<arrow.RecordBatch>
   abstract pullAll(request: PullRequest): AsyncIterable<arrow.RecordBatch>

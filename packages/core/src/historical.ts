@@ -4,23 +4,30 @@
  */
 import { extname } from 'node:path'
 import * as arrow from 'apache-arrow'
-import type { OfflineStore, RetrievalJob } from './contracts.js'
+import { type OfflineStore, type RetrievalJob, retrievalJobStream } from './contracts.js'
 import type { Columns } from './definitions.js'
 import { LarderError } from './errors.js'
 import { tableToRows } from './memory-offline-store.js'
 import { planHistoricalRetrieval } from './pit/plan.js'
 import { type RegistryIndex, resolveRefs } from './refs.js'
 import type { EntityTable, RetrievalPlan } from './retrieval.js'
+import { parseRelationName } from './sql/dialect.js'
 import { batchSourceOf, type ProjectionSpec } from './spec.js'
 import { fromArrowType, type ValueTypeName } from './types.js'
 import { coerceValue, readColumn, toArrowVector, toUserValue } from './values.js'
 
-/** An entity table as users give it. */
+/**
+ * An entity table as users give it: row objects, an Arrow table, a Parquet/CSV file, a SQL
+ * query or a table of the offline store's database (`'dataset.labels'` or its parts), the
+ * last three for stores that declare it (`fileEntityTable`, `sqlEntityTable`,
+ * `tableEntityTable`).
+ */
 export type EntityInput =
   | arrow.Table
   | ReadonlyArray<Record<string, unknown>>
   | { path: string; format?: 'parquet' | 'csv' }
   | { sql: string }
+  | { table: string | readonly string[] }
 
 /** Input of `getHistoricalFeatures`. */
 export interface HistoricalFeaturesRequest {
@@ -31,6 +38,8 @@ export interface HistoricalFeaturesRequest {
   fullFeatureNames?: boolean
   /** The entity timestamp column when it is neither `event_timestamp` nor the only timestamp column. */
   entityTimestampColumn?: string
+  /** Cancels the retrieval (see `RunOptions.signal`). */
+  signal?: AbortSignal
 }
 
 function inferType(name: string, values: readonly unknown[]): ValueTypeName {
@@ -101,10 +110,45 @@ export function toEntityTable(input: EntityInput): EntityTable {
     }
     return { kind: 'file', path: input.path, format }
   }
-  if ('sql' in input && typeof input.sql === 'string') return { kind: 'sql', sql: input.sql }
+  if ('sql' in input && typeof input.sql === 'string') {
+    if (input.sql.trim() === '') throw new LarderError('INVALID_INPUT', 'the entity SQL is empty')
+    return { kind: 'sql', sql: input.sql }
+  }
+  if ('table' in input && (typeof input.table === 'string' || Array.isArray(input.table))) {
+    const parts =
+      typeof input.table === 'string' ? parseRelationName(input.table) : [...input.table]
+    if (parts.length === 0 || parts.some((p) => typeof p !== 'string' || p === '')) {
+      throw new LarderError('INVALID_INPUT', 'the entity table name has an empty part')
+    }
+    return { kind: 'table', table: parts }
+  }
   throw new LarderError(
     'INVALID_INPUT',
-    'entityDf must be rows, an Arrow table, { path } or { sql }',
+    'entityDf must be rows, an Arrow table, { path }, { sql } or { table }',
+  )
+}
+
+const ENTITY_KINDS = {
+  arrow: { label: 'rows or Arrow tables', capability: undefined },
+  file: { label: 'Parquet/CSV files', capability: 'fileEntityTable' },
+  sql: { label: 'SQL', capability: 'sqlEntityTable' },
+  table: { label: 'table names', capability: 'tableEntityTable' },
+} as const
+
+/**
+ * Checks that an offline store declares the capability an entity table's kind needs.
+ * @throws LarderError UNSUPPORTED naming the store, the kind and what it accepts.
+ */
+export function checkEntityTableKind(store: OfflineStore, entityTable: EntityTable): void {
+  const need = ENTITY_KINDS[entityTable.kind].capability
+  if (need === undefined || store.capabilities[need] === true) return
+  const accepted = Object.values(ENTITY_KINDS)
+    .filter((k) => k.capability === undefined || store.capabilities[k.capability] === true)
+    .map((k) => k.label)
+  throw new LarderError(
+    'UNSUPPORTED',
+    `offline store '${store.name}' does not accept entity tables given as ${ENTITY_KINDS[entityTable.kind].label}; it accepts ${accepted.join(', ')}`,
+    { hint: `pass the entity table as ${accepted.join(' or ')}` },
   )
 }
 
@@ -114,16 +158,18 @@ export class HistoricalRetrievalJob implements RetrievalJob {
   private readonly inner: RetrievalJob
   private readonly finish: (table: arrow.Table) => arrow.Table
   private readonly hasOnDemand: boolean
+  private readonly finishIsIdentity: boolean
 
   constructor(
     plan: RetrievalPlan,
     inner: RetrievalJob,
-    finish: (table: arrow.Table) => arrow.Table,
+    finish: ((table: arrow.Table) => arrow.Table) | undefined,
     hasOnDemand: boolean,
   ) {
     this.plan = plan
     this.inner = inner
-    this.finish = finish
+    this.finish = finish ?? ((table) => table)
+    this.finishIsIdentity = finish === undefined
     this.hasOnDemand = hasOnDemand
   }
 
@@ -135,6 +181,39 @@ export class HistoricalRetrievalJob implements RetrievalJob {
   /** The training set as row objects (int64 as bigint, timestamps as Date). */
   async toRows(): Promise<Record<string, unknown>[]> {
     return tableToRows(await this.toArrow())
+  }
+
+  /**
+   * The training set as record batches: streamed from the store when no on-demand view
+   * applies (and the store streams), else the batches of `toArrow()`.
+   */
+  async *toArrowStream(): AsyncIterable<arrow.RecordBatch> {
+    if (this.finishIsIdentity) {
+      yield* retrievalJobStream(this.inner)
+      return
+    }
+    yield* (await this.toArrow()).batches
+  }
+
+  /**
+   * Leaves the training set where the store computed it, as table `name` (stores that run
+   * SQL in a warehouse; not after on-demand views, which run in this process).
+   * @returns the table's name parts.
+   */
+  async toTable(name: string): Promise<string[]> {
+    if (this.hasOnDemand || !this.finishIsIdentity) {
+      throw new LarderError(
+        'UNSUPPORTED',
+        'toTable cannot keep the result in the store when on-demand views apply (they run in this process)',
+        { hint: 'use toArrow() or toArrowStream() and write the result yourself' },
+      )
+    }
+    if (!this.inner.toTable) {
+      throw new LarderError('UNSUPPORTED', 'this offline store cannot leave results in a table', {
+        hint: 'use toArrow(), toArrowStream() or toParquet(path)',
+      })
+    }
+    return this.inner.toTable(name)
   }
 
   /** Writes the training set to Parquet (directly from the store when no on-demand view applies). */
@@ -170,6 +249,10 @@ export async function getHistoricalFeatures(
 ): Promise<HistoricalRetrievalJob> {
   const refs = resolveRefs(ctx.index, request)
   const entityTable = toEntityTable(request.entityDf)
+  checkEntityTableKind(ctx.offlineStore, entityTable)
+  const signal = request.signal
+  signal?.throwIfAborted()
+  const runOptions = signal ? { signal } : {}
   let entityColumns: Array<{ name: string; valueType: ValueTypeName | undefined }>
   if (entityTable.kind === 'arrow') {
     entityColumns = entityTable.table.schema.fields.map((f) => ({
@@ -179,14 +262,11 @@ export async function getHistoricalFeatures(
   } else {
     if (!ctx.offlineStore.entityTableSchema) {
       throw new LarderError(
-        'UNSUPPORTED',
-        `offline store '${ctx.offlineStore.name}' does not read entity tables given as ${entityTable.kind === 'file' ? 'files' : 'SQL'}`,
-        {
-          hint: 'pass rows or an Arrow table',
-        },
+        'INTERNAL',
+        `offline store '${ctx.offlineStore.name}' declares ${ENTITY_KINDS[entityTable.kind].capability} but has no entityTableSchema`,
       )
     }
-    const schema = await ctx.offlineStore.entityTableSchema(entityTable)
+    const schema = await ctx.offlineStore.entityTableSchema(entityTable, runOptions)
     entityColumns = schema.map((c) => ({ name: c.name, valueType: c.valueType }))
   }
   // Views keyed for the planner, with their offline (batch) sources.
@@ -227,7 +307,7 @@ export async function getHistoricalFeatures(
       )
     }
   }
-  const job = await ctx.offlineStore.getHistoricalFeatures(entityTable, plan)
+  const job = await ctx.offlineStore.getHistoricalFeatures(entityTable, plan, runOptions)
   // Outputs by reference; those nobody asked for are on-demand inputs, dropped at the end.
   const byRef = new Map(plan.views.flatMap((v) => v.features.map((f) => [f.ref, f] as const)))
   const requestedRefs = new Set(
@@ -243,7 +323,6 @@ export async function getHistoricalFeatures(
   )
   const full = request.fullFeatureNames ?? false
   const finish = (table: arrow.Table): arrow.Table => {
-    if (refs.onDemand.length === 0 && hiddenOutputs.size === 0) return table
     const n = table.numRows
     const extra = new Map<string, arrow.Vector>()
     for (const od of refs.onDemand) {
@@ -319,5 +398,11 @@ export async function getHistoricalFeatures(
     }
     return new arrow.Table(vectors)
   }
-  return new HistoricalRetrievalJob(plan, job, finish, refs.onDemand.length > 0)
+  const identity = refs.onDemand.length === 0 && hiddenOutputs.size === 0
+  return new HistoricalRetrievalJob(
+    plan,
+    job,
+    identity ? undefined : finish,
+    refs.onDemand.length > 0,
+  )
 }

@@ -63,10 +63,22 @@ export interface RetrievalPlan {
 
 /**
  * An entity table as an offline store receives it: an Arrow table (rows given by users are
- * converted by core), a Parquet/CSV file, or SQL / a table name for warehouse stores
- * (capability `sqlEntityTable`).
+ * converted by core), a Parquet/CSV file (capability `fileEntityTable`), a SQL query
+ * (capability `sqlEntityTable`) or a table of the store's database, by its name parts
+ * (`['project', 'dataset', 'labels']`; capability `tableEntityTable`).
  */
 export type EntityTable =
   | { kind: 'arrow'; table: arrow.Table }
   | { kind: 'file'; path: string; format: 'parquet' | 'csv' }
   | { kind: 'sql'; sql: string }
+  | { kind: 'table'; table: readonly string[] }
+
+/** Options of one retrieval, pull or materialization. */
+export interface RunOptions {
+  /**
+   * Cancels the work: pending promises and iterators reject with `signal.reason` (an
+   * `AbortError` unless the caller gave another reason), as `fetch` does, and the store
+   * stops the query where it runs (its runner's `cancel`) and drops what it created.
+   */
+  signal?: AbortSignal
+}

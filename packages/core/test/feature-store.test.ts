@@ -431,4 +431,44 @@ describe('serving', () => {
       'trips',
     ])
   })
+
+  test('entity tables of a kind the offline store does not declare are refused, naming it', async () => {
+    const refused = [
+      [{ sql: 'SELECT 1' }, 'SQL'],
+      [{ table: 'analytics.labels' }, 'table names'],
+      [{ path: 'labels.parquet' }, 'Parquet/CSV files'],
+    ] as const
+    for (const [entityDf, label] of refused) {
+      const err = await store
+        .getHistoricalFeatures({ entityDf, features: ['driver_stats:trips'] })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+      expect(isLarderError(err, 'UNSUPPORTED')).toBe(true)
+      expect((err as Error).message).toContain(
+        `offline store 'memory' does not accept entity tables given as ${label}; it accepts rows or Arrow tables`,
+      )
+    }
+  })
+
+  test('a retrieval streams its batches and is cancelled by its signal', async () => {
+    const entityDf = [{ driver_id: 1001, event_timestamp: new Date('2026-01-01T02:30:00Z') }]
+    const job = await store.getHistoricalFeatures({ entityDf, features: ['driver_stats:trips'] })
+    const batches: arrow.RecordBatch[] = []
+    for await (const b of job.toArrowStream()) batches.push(b)
+    expect(new arrow.Table(batches).getChild('trips')?.toArray()).toEqual(
+      (await job.toArrow()).getChild('trips')?.toArray(),
+    )
+    await expect(job.toTable('t')).rejects.toThrow(/cannot leave results in a table/)
+    const controller = new AbortController()
+    controller.abort()
+    await expect(
+      store.getHistoricalFeatures({
+        entityDf,
+        features: ['driver_stats:trips'],
+        signal: controller.signal,
+      }),
+    ).rejects.toMatchObject({ name: 'AbortError' })
+  })
 })

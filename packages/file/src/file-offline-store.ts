@@ -15,6 +15,7 @@ import {
 } from '@duckdb/node-api'
 import {
   CREATED_TS_COLUMN,
+  checkSourceColumns,
   compilePointInTimeSql,
   type EntityTable,
   EVENT_TS_COLUMN,
@@ -341,7 +342,7 @@ export class FileOfflineStore extends OfflineStoreBase {
   #sqlEntityTable(): LarderError {
     return fail(
       'UNSUPPORTED',
-      'the file offline store does not take SQL entity tables',
+      'the file offline store does not take entity tables given as SQL or table names',
       'pass rows, an Arrow table or a Parquet/CSV file',
     )
   }
@@ -370,7 +371,7 @@ export class FileOfflineStore extends OfflineStoreBase {
     entityTable: EntityTable,
     plan: RetrievalPlan,
   ): Promise<RetrievalJob> {
-    if (entityTable.kind === 'sql') throw this.#sqlEntityTable()
+    if (entityTable.kind === 'sql' || entityTable.kind === 'table') throw this.#sqlEntityTable()
     const sources = new Map<string, SourceRead>()
     for (const view of plan.views) {
       const read = await this.#sourceRead(view.view.source)
@@ -382,25 +383,13 @@ export class FileOfflineStore extends OfflineStoreBase {
         read.resolved.path,
         read.spec.format,
       )
-      const present = new Set(schema.map((c) => c.name))
-      const needed: Array<[string, string]> = [
-        ...view.joinKeys.map((k): [string, string] => ['join key', k.name]),
-        ['timestamp column', view.timestampColumn],
-        ...(view.createdTimestampColumn === undefined
-          ? []
-          : [['created timestamp column', view.createdTimestampColumn] as [string, string]]),
-        ...view.features.map((f): [string, string] => ['feature', f.feature]),
-      ]
-      for (const [role, name] of needed) {
-        const column = sourceColumn(read.spec, name)
-        if (!present.has(column)) {
-          throw fail(
-            'SCHEMA_MISMATCH',
-            `source '${read.spec.name}' (${read.resolved.path}) has no column '${column}', the ${role} '${name}' of view '${view.projectionName}'`,
-            `its columns are ${[...present].join(', ')}`,
-          )
-        }
-      }
+      checkSourceColumns(
+        view,
+        read.spec,
+        new Set(schema.map((c) => c.name)),
+        read.resolved.path,
+        COMPONENT,
+      )
       sources.set(view.projectionName, read)
     }
     const connection = await this.connect()
@@ -418,7 +407,7 @@ export class FileOfflineStore extends OfflineStoreBase {
 
   async #prepareJob(
     connection: DuckDBConnection,
-    entityTable: Exclude<EntityTable, { kind: 'sql' }>,
+    entityTable: Extract<EntityTable, { kind: 'arrow' | 'file' }>,
     plan: RetrievalPlan,
     sources: Map<string, SourceRead>,
   ): Promise<RetrievalJob> {

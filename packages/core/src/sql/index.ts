@@ -5,14 +5,20 @@ export {
   compilePullSql,
   type PointInTimeSqlInputs,
   type PullSqlInputs,
+  relationParts,
+  relationSql,
   type SqlRelation,
 } from './compile.js'
 export {
   type AsofJoinSpec,
   ansiStringLiteral,
   checkIdentifier,
+  isoDate,
   isoMicros,
+  parseRelationName,
   quoteAnsiIdentifier,
+  quoteRelationName,
   type SqlDialect,
 } from './dialect.js'
 export { postgresDialect } from './postgres-dialect.js'
+export * from './offline-store-base.js'
