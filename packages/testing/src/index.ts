@@ -7,4 +7,5 @@
 export * from './generators.js'
 export * from './offline/index.js'
 export * from './online/index.js'
+export * from './postgres-offline-store.js'
 export * from './services.js'
