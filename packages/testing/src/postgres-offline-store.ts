@@ -4,12 +4,15 @@
  * model for BigQuery, Snowflake and Redshift. Sources are tables or queries of one database.
  */
 import {
+  elementType,
+  fromArrowType,
   isoMicros,
   LarderError,
   parseRelationName,
   parseTime,
   postgresDialect,
   readColumn,
+  relationSql,
   type SourceSchema,
   type SourceSpec,
   type SqlColumn,
@@ -18,9 +21,6 @@ import {
   type SqlRelation,
   type SqlRunner,
   type SqlRunOptions,
-  relationSql,
-  elementType,
-  fromArrowType,
   toArrowVector,
   type ValueTypeName,
 } from '@larder/core'

@@ -20,5 +20,5 @@ export {
   quoteRelationName,
   type SqlDialect,
 } from './dialect.js'
-export { postgresDialect } from './postgres-dialect.js'
 export * from './offline-store-base.js'
+export { postgresDialect } from './postgres-dialect.js'
