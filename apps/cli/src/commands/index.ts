@@ -6,6 +6,7 @@ import type { CommandContext } from '../context.js'
 import { registerApply } from './apply.js'
 import { registerGetHistoricalFeatures } from './get-historical-features.js'
 import { registerGetOnlineFeatures } from './get-online-features.js'
+import { registerIngest } from './ingest.js'
 import { registerInit } from './init.js'
 import { registerList } from './list.js'
 import { registerMaterialize } from './materialize.js'
@@ -26,6 +27,7 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerTeardown,
   registerMaterialize,
   registerMaterializeIncremental,
+  registerIngest,
   registerGetHistoricalFeatures,
   registerGetOnlineFeatures,
   registerServe,

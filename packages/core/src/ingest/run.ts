@@ -30,6 +30,17 @@ export interface IngestOptions {
   progressIntervalMs?: number
   /** Called after each committed batch. */
   onBatch?: (event: IngestBatchEvent) => void
+  /** Called when a view's consumer is given partitions (or shards) or loses some. */
+  onPartitions?: (event: IngestPartitionsEvent) => void
+}
+
+/** A change of the partitions (or shards) a view's consumer reads. */
+export interface IngestPartitionsEvent {
+  view: string
+  /** What it reads now (after an assignment); absent for a revocation. */
+  assigned?: readonly string[]
+  /** What it lost (its in-flight batches were committed first). */
+  revoked?: readonly string[]
 }
 
 /** Per-view counts of an ingestion run. */
@@ -181,16 +192,20 @@ export async function runIngest(
           onError: (err) => {
             if (!stopping) onFatal(err)
           },
-          onAssigned: (partitions) =>
+          onAssigned: (partitions) => {
             ctx.context.logger.info(
               { view: views[i]!.name, partitions },
               `ingest of '${views[i]!.name}': partitions assigned`,
-            ),
-          onRevoked: (partitions) =>
+            )
+            options.onPartitions?.({ view: views[i]!.name, assigned: partitions })
+          },
+          onRevoked: (partitions) => {
             ctx.context.logger.info(
               { view: views[i]!.name, partitions },
               `ingest of '${views[i]!.name}': partitions revoked (in-flight batches committed)`,
-            ),
+            )
+            options.onPartitions?.({ view: views[i]!.name, revoked: partitions })
+          },
         }),
       ),
     )

@@ -1,0 +1,324 @@
+// `larder ingest` as a real child process against the Kafka test broker (in this process, on
+// an ephemeral loopback port): kill -9 mid-stream and restart loses and doubles nothing;
+// SIGTERM exits 0 with a summary; two processes in one group share the partitions.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { DuckDBInstance } from '@duckdb/node-api'
+import { type KafkaTestBroker, startKafkaTestBroker } from '@larder/emulators'
+import { type Admin, Kafka, logLevel } from 'kafkajs'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
+const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
+
+let broker: KafkaTestBroker
+let kafka: Kafka
+let admin: Admin
+const dirs: string[] = []
+const children: ChildProcess[] = []
+
+beforeAll(async () => {
+  broker = await startKafkaTestBroker({ partitions: 3 })
+  kafka = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING })
+  admin = kafka.admin()
+  await admin.connect()
+})
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL')
+  await admin?.disconnect()
+  await broker?.close()
+  for (const d of dirs) rmSync(d, { recursive: true, force: true })
+})
+
+const FORMAT = `// A JSON record format written against core's format contract.
+import { recordError, StreamDecoderBase } from '@larder/core'
+class JsonDecoder extends StreamDecoderBase {
+  async decode(value) {
+    let v
+    try { v = JSON.parse(Buffer.from(value).toString('utf8')) } catch (err) { throw recordError('json', 'not JSON') }
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw recordError('json', 'not an object')
+    return v
+  }
+}
+export const json = { spec: { kind: 'json' }, createDecoder: () => new JsonDecoder(), describe: async () => undefined }
+`
+
+/** A feature repo with one Kafka-fed stream view over `topic`. */
+function makeRepo(topic: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'larder-ingest-'))
+  dirs.push(dir)
+  writeFileSync(
+    join(dir, 'larder.config.ts'),
+    `import { defineConfig } from '@larder/core'
+import { fileOfflineStore } from '@larder/file'
+import { kafkaConnector } from '@larder/kafka'
+import { sqliteOnlineStore } from '@larder/sqlite'
+export default defineConfig({
+  project: 'ingest_test',
+  offlineStore: fileOfflineStore(),
+  onlineStore: sqliteOnlineStore({ path: 'data/online.db' }),
+  streams: { connectors: [kafkaConnector({ maxBatchRecords: 100, sessionTimeout: 4000, heartbeatInterval: 200, maxWaitTimeInMs: 100 })] },
+})
+`,
+  )
+  writeFileSync(join(dir, 'format.ts'), FORMAT)
+  writeFileSync(
+    join(dir, 'features.ts'),
+    `import { entity, streamFeatureView, t } from '@larder/core'
+import { fileSource } from '@larder/file'
+import { kafkaSource } from '@larder/kafka'
+import { json } from './format.ts'
+export const driver = entity({ name: 'driver', joinKeys: ['driver_id'], valueType: t.int64 })
+const log = fileSource({ name: 'trips_log', path: 'data/trips_log', timestampField: 'event_timestamp', createdTimestampColumn: 'created' })
+export const trips = kafkaSource({
+  name: 'trips', bootstrapServers: ${JSON.stringify(broker.brokers)}, topic: '${topic}', format: json,
+  timestampField: 'event_timestamp', createdTimestampColumn: 'created', batchSource: log,
+})
+export const driverTrips = streamFeatureView({
+  name: 'driver_trips', entities: [driver], ttl: { days: 3650 },
+  schema: { trips: t.int64, city: t.string }, source: trips,
+})
+`,
+  )
+  mkdirSync(join(dir, 'data'), { recursive: true })
+  return dir
+}
+
+const larder = (dir: string, args: string[]) =>
+  spawnSync(process.execPath, [BIN, '-c', dir, ...args], { encoding: 'utf8' })
+
+interface Ingest {
+  child: ChildProcess
+  out: () => string
+  err: () => string
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+}
+
+function startIngest(dir: string): Ingest {
+  const child = spawn(process.execPath, [BIN, '-c', dir, 'ingest'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  children.push(child)
+  let out = ''
+  let err = ''
+  child.stdout!.on('data', (d) => {
+    out += d
+  })
+  child.stderr!.on('data', (d) => {
+    err += d
+  })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    child.on('exit', (code, signal) => r({ code, signal })),
+  )
+  return { child, out: () => out, err: () => err, exited }
+}
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 20_000) {
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    if (await check()) return
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  throw new Error(`timed out waiting for ${what}`)
+}
+
+interface Event {
+  driver_id: number
+  event_timestamp: string
+  created: string
+  trips: number
+  city: string
+}
+
+/** `count` events over `keys` keys, event times shuffled (out of order), some equal. */
+function events(from: number, count: number, keys: number): Event[] {
+  const out: Event[] = []
+  for (let i = from; i < from + count; i++) {
+    const minute = (i * 7919) % 600 // permuted, with repeats per key: equal event times
+    out.push({
+      driver_id: 1000 + (i % keys),
+      event_timestamp: new Date(Date.UTC(2026, 0, 1) + minute * 60_000).toISOString(),
+      created: new Date(Date.UTC(2026, 0, 2) + i * 1000).toISOString(),
+      trips: i,
+      city: `city-${i}`,
+    })
+  }
+  return out
+}
+
+async function produce(topic: string, list: Event[]) {
+  const producer = kafka.producer()
+  await producer.connect()
+  for (let i = 0; i < list.length; i += 500) {
+    await producer.send({
+      topic,
+      messages: list
+        .slice(i, i + 500)
+        .map((e) => ({ key: String(e.driver_id), value: JSON.stringify(e) })),
+    })
+  }
+  await producer.disconnect()
+}
+
+/** True when the group committed every partition up to its end. */
+async function caughtUp(topic: string, groupId: string): Promise<boolean> {
+  const ends = await admin.fetchTopicOffsets(topic)
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] })
+  return ends.every(
+    (e) => committed?.partitions.find((p) => p.partition === e.partition)?.offset === e.high,
+  )
+}
+
+/** The winner per key among events (greatest event time, then greatest created). */
+function latest(list: Event[], key: number, atOrBefore?: string) {
+  let best: Event | undefined
+  for (const e of list) {
+    if (e.driver_id !== key) continue
+    if (atOrBefore !== undefined && e.event_timestamp > atOrBefore) continue
+    if (
+      !best ||
+      e.event_timestamp > best.event_timestamp ||
+      (e.event_timestamp === best.event_timestamp && e.created > best.created)
+    )
+      best = e
+  }
+  return best
+}
+
+describe('larder ingest (child process, Kafka test broker)', () => {
+  it('after kill -9 mid-stream and a restart: online holds the latest event per key, the offline log every event once; SIGTERM exits 0', async () => {
+    const topic = `trips_${Math.random().toString(36).slice(2, 8)}`
+    await broker.createTopic(topic, 3)
+    const dir = makeRepo(topic)
+    const apply = larder(dir, ['apply'])
+    expect(apply.stderr).toBe('')
+    expect(apply.status).toBe(0)
+
+    const all = events(0, 3000, 40)
+    await produce(topic, all.slice(0, 1500))
+    const first = startIngest(dir)
+    const logDir = join(dir, 'data', 'trips_log')
+    const parts = () => {
+      try {
+        return readdirSync(logDir).filter((f) => f.endsWith('.parquet')).length
+      } catch {
+        return 0
+      }
+    }
+    await waitFor('the first offline-log parts', () => parts() >= 3)
+    const more = produce(topic, all.slice(1500))
+    await waitFor('more parts', () => parts() >= 6)
+    first.child.kill('SIGKILL')
+    expect((await first.exited).signal).toBe('SIGKILL')
+    await more
+    expect(await caughtUp(topic, 'larder.ingest_test.driver_trips')).toBe(false)
+
+    const second = startIngest(dir)
+    await waitFor('the restarted ingest to catch up', () =>
+      caughtUp(topic, 'larder.ingest_test.driver_trips'),
+    )
+    const stoppedAt = Date.now()
+    second.child.kill('SIGTERM')
+    const exit = await second.exited
+    expect(exit.code, second.err()).toBe(0)
+    expect(Date.now() - stoppedAt).toBeLessThan(8000)
+    expect(second.out()).toMatch(
+      /^driver_trips: [\d,]+ read, [\d,]+ written online, [\d,]+ written offline, 0 dead-lettered, 0 late\n$/,
+    )
+
+    // Online: the latest event per key (event time, then created), whatever the order.
+    const keys = [...new Set(all.map((e) => e.driver_id))]
+    const online = larder(dir, [
+      'get-online-features',
+      '--entities',
+      JSON.stringify({ driver_id: keys }),
+      '--features',
+      'driver_trips:trips',
+    ])
+    expect(online.status, online.stderr).toBe(0)
+    const body = JSON.parse(online.stdout) as { results: Array<{ values: unknown[] }> }
+    expect(body.results[1]!.values.map(Number)).toEqual(keys.map((k) => latest(all, k)!.trips))
+
+    // Offline log: every event's position once (a replayed batch may have been appended
+    // again: same position, same row), and historical retrieval sees each event once.
+    const db = await (await DuckDBInstance.create(':memory:')).connect()
+    const read = `read_parquet('${logDir}/*.parquet')`
+    const stats = (
+      await db.runAndReadAll(
+        `SELECT count(DISTINCT __stream_position) AS positions,
+                count(DISTINCT (__stream_position, driver_id, trips, city, event_timestamp, created)) AS variants,
+                count(DISTINCT trips) AS events
+         FROM ${read}`,
+      )
+    ).getRowObjects()[0]!
+    expect(Number(stats.positions)).toBe(3000)
+    expect(Number(stats.variants)).toBe(3000)
+    expect(Number(stats.events)).toBe(3000)
+    db.closeSync()
+
+    const entityCsv = join(dir, 'entities.csv')
+    writeFileSync(
+      entityCsv,
+      `driver_id,event_timestamp\n${all.map((e) => `${e.driver_id},${e.event_timestamp}`).join('\n')}\n`,
+    )
+    const out = join(dir, 'training.csv')
+    const hist = larder(dir, [
+      'get-historical-features',
+      '--entity-df',
+      entityCsv,
+      '--features',
+      'driver_trips:trips',
+      '--output',
+      out,
+    ])
+    expect(hist.status, hist.stderr).toBe(0)
+    const { readFileSync } = await import('node:fs')
+    const got = readFileSync(out, 'utf8').trim().split('\n').slice(1)
+    expect(got.map((l) => Number(l.split(',').at(-1)))).toEqual(
+      all.map((e) => latest(all, e.driver_id, e.event_timestamp)!.trips),
+    )
+  }, 60_000)
+
+  it('two ingest processes in one group share the partitions, each record read once', async () => {
+    const topic = `shared_${Math.random().toString(36).slice(2, 8)}`
+    await broker.createTopic(topic, 3)
+    const dir = makeRepo(topic)
+    expect(larder(dir, ['apply']).status).toBe(0)
+    const lastAssignment = (i: Ingest) => {
+      const lines = i.err().match(/reading partitions [^\n]*/g) ?? []
+      const last = lines.at(-1)
+      return last === undefined
+        ? undefined
+        : last
+            .replace('reading partitions ', '')
+            .split(', ')
+            .filter((p) => p !== '(none)')
+    }
+    const a = startIngest(dir)
+    await waitFor('the first member', () => lastAssignment(a)?.length === 3)
+    const b = startIngest(dir)
+    await waitFor('the partitions to be split between both', () => {
+      const pa = lastAssignment(a) ?? []
+      const pb = lastAssignment(b) ?? []
+      return pa.length > 0 && pb.length > 0 && pa.length + pb.length === 3
+    })
+    expect(new Set([...lastAssignment(a)!, ...lastAssignment(b)!])).toEqual(
+      new Set(['0', '1', '2']),
+    )
+    const list = events(0, 600, 30)
+    await produce(topic, list)
+    await waitFor('both to catch up', () => caughtUp(topic, 'larder.ingest_test.driver_trips'))
+    a.child.kill('SIGTERM')
+    b.child.kill('SIGTERM')
+    const [ea, eb] = await Promise.all([a.exited, b.exited])
+    expect(ea.code, a.err()).toBe(0)
+    expect(eb.code, b.err()).toBe(0)
+    const readOf = (i: Ingest) => Number(/: ([\d,]+) read/.exec(i.out())![1]!.replaceAll(',', ''))
+    expect(readOf(a)).toBeGreaterThan(0)
+    expect(readOf(b)).toBeGreaterThan(0)
+    expect(readOf(a) + readOf(b)).toBe(600)
+  }, 60_000)
+})
