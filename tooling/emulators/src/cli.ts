@@ -7,6 +7,7 @@ emulators.kafka = (a) => import('./kafka/cli.js').then((m) => m.runKafkaEmulator
 emulators.redshift = (a) => import('./redshift/cli.js').then((m) => m.runRedshiftEmulatorCli(a))
 emulators.bigquery = (a) => import('./bigquery/cli.js').then((m) => m.runBigQueryEmulatorCli(a))
 emulators.snowflake = (a) => import('./snowflake/cli.js').then((m) => m.runSnowflakeEmulatorCli(a))
+emulators.s3 = (a) => import('./s3/cli.js').then((m) => m.runS3EmulatorCli(a))
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2)

@@ -5,4 +5,5 @@ export {
   type RedshiftEmulatorOptions,
   startRedshiftEmulator,
 } from './redshift/index.js'
+export * from './s3/index.js'
 export * from './snowflake/index.js'
