@@ -10,7 +10,12 @@
  * (b) re-writing the same rows (every row loses): the default with and without its precheck,
  *     against raw conditional UpdateItem calls that all fail their condition;
  * (c) reads of 100 entities x 50 features: `store.read` vs one raw BatchGetItem with the same
- *     projection. `timesMs` holds every read's latency; p50/p99 are in `extra`.
+ *     projection, its items put back in request order and decoded to numbers (the store's
+ *     output). `timesMs` holds every read's latency; p50/p99 are in `extra`.
+ * Every subject runs in its own process (harness.ts), alternating; dynalite serves from the
+ * parent. Timed: the write or read only (tables are created before, dropped after, untimed);
+ * raw items are built inside the clock. Check: the table scanned after each write (every
+ * item's key, event time and features), the decoded values of every read.
  */
 
 import type { Server } from 'node:http'
@@ -21,13 +26,22 @@ import {
   BatchGetItemCommand,
   BatchWriteItemCommand,
   DynamoDBClient,
+  ScanCommand,
   UpdateItemCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb'
 import { type FeatureViewSpec, noopLogger, type OnlineRow, type ValueTypeName } from '@larder/core'
 import { type DynamodbOnlineStoreOptions, dynamodbOnlineStore } from '@larder/dynamodb'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
-import { alternate, key, peakRssMb, view } from '../fixtures.js'
+import { Digest } from '../digest.js'
+import { key, view } from '../fixtures.js'
+import {
+  compare,
+  latencyExtra,
+  rateExtra,
+  type SubjectFactory,
+  type SubjectRunner,
+} from '../harness.js'
 import type { BenchContext, Benchmark, BenchResult } from '../types.js'
 
 // dynalite ships no types.
@@ -40,10 +54,6 @@ const dynalite = createRequire(import.meta.url)('dynalite') as (options: {
 const T0 = 1_700_000_000_000_000n
 const CONCURRENCY = 32
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' }
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN
-}
 
 async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0
@@ -59,15 +69,77 @@ interface Env {
   /** Store options (each store gets its own HTTP handler: close() destroys it). */
   options: () => DynamodbOnlineStoreOptions
   client: DynamoDBClient
+  /** Project names made unique per worker. */
+  prefix: string
   projects: number
+}
+
+function envOf(endpoint: string, prefix: string): Env {
+  return {
+    endpoint,
+    options: () => ({
+      endpoint,
+      region: 'us-east-1',
+      credentials: CREDENTIALS,
+      clientConfig: { requestHandler: new NodeHttpHandler() },
+      concurrency: CONCURRENCY,
+    }),
+    client: new DynamoDBClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: CREDENTIALS,
+      requestHandler: new NodeHttpHandler(),
+    }),
+    prefix,
+    projects: 0,
+  }
 }
 
 /** A configured store on a new project whose tables exist. */
 async function newStore(env: Env, v: FeatureViewSpec, extra: DynamodbOnlineStoreOptions = {}) {
   const store = dynamodbOnlineStore({ ...env.options(), ...extra })
-  store.configure({ project: `bench${++env.projects}`, repoPath: '/tmp', logger: noopLogger })
+  store.configure({
+    project: `bench${env.prefix}x${++env.projects}`,
+    repoPath: '/tmp',
+    logger: noopLogger,
+  })
   await store.update({ keep: [v], drop: [], entities: [] })
   return store
+}
+
+const stats = view('driver_stats', { conv_rate: 'float32', acc_rate: 'float32', trips: 'int64' })
+const FEATURES = ['conv_rate', 'acc_rate', 'trips']
+const WIDE_FEATURES = Array.from({ length: 50 }, (_, i) => `f${i}`)
+const wide = view(
+  'wide',
+  Object.fromEntries(WIDE_FEATURES.map((f) => [f, 'float64' as ValueTypeName])),
+)
+const READ_ENTITIES = 2_000
+
+function rowsOf(n: number): OnlineRow[] {
+  return Array.from({ length: n }, (_, i) => ({
+    key: key(i),
+    values: [Math.fround((i % 1000) / 1000), Math.fround((i % 997) / 997), BigInt(i)],
+    eventTs: T0 + BigInt(i % 3600) * 1_000_000n,
+    createdTs: null,
+  }))
+}
+
+/** Every item of a table in key order: key, event time, features (as numbers). */
+async function tableCheck(client: DynamoDBClient, table: string) {
+  const items: Record<string, AttributeValue>[] = []
+  let start: Record<string, AttributeValue> | undefined
+  do {
+    const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }))
+    items.push(...(page.Items ?? []))
+    start = page.LastEvaluatedKey
+  } while (start)
+  const hex = (i: Record<string, AttributeValue>) => Buffer.from(i.entity_id!.B!).toString('hex')
+  items.sort((a, b) => (hex(a) < hex(b) ? -1 : 1))
+  const d = new Digest()
+  for (const i of items)
+    d.row([hex(i), i.event_ts?.N, ...FEATURES.map((f) => (i[f]?.N ? Number(i[f].N) : null))])
+  return d.result()
 }
 
 /** The items the store writes for `rows` (same attribute layout). */
@@ -135,190 +207,101 @@ async function rawConditional(client: DynamoDBClient, table: string, rows: Onlin
   return written
 }
 
-type Subject = { name: string; baseline: boolean; run: () => Promise<number> }
-
-/** Runs each subject `runs` times in a rotating order; times in ms. */
-async function measure(
-  ctx: BenchContext,
-  caseName: string,
-  n: number,
-  subjects: Array<() => Subject | Promise<Subject>>,
-): Promise<BenchResult[]> {
-  const times = subjects.map(() => [] as number[])
-  const names: string[] = []
-  const baselines: boolean[] = []
-  for (let run = 0; run < ctx.runs; run++) {
-    for (let j = 0; j < subjects.length; j++) {
-      const i = (j + run) % subjects.length
-      const subject = await (subjects[i] as () => Subject | Promise<Subject>)()
-      names[i] = subject.name
-      baselines[i] = subject.baseline
-      const t0 = performance.now()
-      const written = await subject.run()
-      const dt = performance.now() - t0
-      ;(times[i] as number[]).push(dt)
-      ctx.log(
-        `${caseName}: ${subject.name}: ${dt.toFixed(0)} ms, ${Math.round((n / dt) * 1000)} rows/s (${written} written)`,
-      )
-    }
-  }
-  const rss = peakRssMb()
-  return times.map((t, i) => {
-    const median = [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)] ?? Number.NaN
+/** Subjects, each built in its own process. */
+export const subjects: Record<string, SubjectFactory> = {
+  /** Fresh writes into an empty table, made before and dropped after each run (untimed). */
+  freshWrite: ({ endpoint, n, mode, prefix }): SubjectRunner => {
+    const env = envOf(endpoint as string, prefix as string)
+    const rows = rowsOf(n as number)
+    let store: Awaited<ReturnType<typeof newStore>> | undefined
+    let written = 0
     return {
-      case: caseName,
-      subject: names[i] as string,
-      baseline: baselines[i] as boolean,
-      timesMs: t,
-      peakRssMb: rss,
-      rows: n,
-      extra: { 'rows/s (median)': Math.round((n / median) * 1000) },
+      async before() {
+        store = await newStore(
+          env,
+          stats,
+          mode === 'check-then-batch' ? { writeMode: 'check-then-batch' } : {},
+        )
+      },
+      async run() {
+        const table = store!.tableName(stats)
+        if (mode === 'raw-batch') {
+          await rawBatchWrite(env.client, table, items(rows))
+          written = rows.length
+        } else if (mode === 'raw-conditional')
+          written = await rawConditional(env.client, table, rows)
+        else written = await store!.writeBatch(stats, FEATURES, rows)
+      },
+      async check() {
+        if (written !== rows.length) throw new Error(`${mode} wrote ${written} of ${rows.length}`)
+        return tableCheck(env.client, store!.tableName(stats))
+      },
+      async after() {
+        await store!.teardown([stats])
+        await store!.close()
+      },
+      close: () => env.client.destroy(),
     }
-  })
-}
+  },
 
-async function writeCases(env: Env, ctx: BenchContext): Promise<BenchResult[]> {
-  const n = Math.max(500, Math.round(20_000 * ctx.scale))
-  const stats = view('driver_stats', { conv_rate: 'float32', acc_rate: 'float32', trips: 'int64' })
-  const features = ['conv_rate', 'acc_rate', 'trips']
-  const rows: OnlineRow[] = Array.from({ length: n }, (_, i) => ({
-    key: key(i),
-    values: [Math.fround((i % 1000) / 1000), Math.fround((i % 997) / 997), BigInt(i)],
-    eventTs: T0 + BigInt(i % 3600) * 1_000_000n,
-    createdTs: null,
-  }))
-  const raw = items(rows)
-  const fresh = await measure(ctx, `fresh writeBatch ${n} rows x 3 features`, n, [
-    async () => {
-      const store = await newStore(env, stats)
-      return {
-        name: "DynamodbOnlineStore.writeBatch (default: 'conditional', precheck)",
-        baseline: false,
-        run: async () => {
-          const w = await store.writeBatch(stats, features, rows)
-          await store.teardown([stats])
-          await store.close()
-          return w
-        },
-      }
-    },
-    async () => {
-      const store = await newStore(env, stats, { writeMode: 'check-then-batch' })
-      return {
-        name: "DynamodbOnlineStore.writeBatch ('check-then-batch')",
-        baseline: false,
-        run: async () => {
-          const w = await store.writeBatch(stats, features, rows)
-          await store.teardown([stats])
-          await store.close()
-          return w
-        },
-      }
-    },
-    async () => {
-      const store = await newStore(env, stats)
-      const table = store.tableName(stats)
-      return {
-        name: 'raw conditional UpdateItem x 32 in flight',
-        baseline: false,
-        run: async () => {
-          const w = await rawConditional(env.client, table, rows)
-          await store.teardown([stats])
-          await store.close()
-          return w
-        },
-      }
-    },
-    async () => {
-      const store = await newStore(env, stats)
-      const table = store.tableName(stats)
-      return {
-        name: 'raw BatchWriteItem (25 per call) x 32 in flight',
-        baseline: true,
-        run: async () => {
-          await rawBatchWrite(env.client, table, raw)
-          await store.teardown([stats])
-          await store.close()
-          return n
-        },
-      }
-    },
-  ])
-  // Re-runs: the table already holds every row; every incoming row loses.
-  const loaded = await newStore(env, stats, { writeMode: 'check-then-batch' })
-  await loaded.writeBatch(stats, features, rows)
-  const table = loaded.tableName(stats)
-  const sameProject = { tableNameTemplate: table.replace('driver_stats', '{view}') }
-  const rerunStore = (extra: DynamodbOnlineStoreOptions, name: string) => (): Subject => {
-    const store = dynamodbOnlineStore({ ...env.options(), ...sameProject, ...extra })
+  /** Re-writes of rows the table already holds (every row loses). */
+  rewrite: async ({ endpoint, n, mode, prefix }): Promise<SubjectRunner> => {
+    const env = envOf(endpoint as string, prefix as string)
+    const rows = rowsOf(n as number)
+    const loaded = await newStore(env, stats, { writeMode: 'check-then-batch' })
+    await loaded.writeBatch(stats, FEATURES, rows)
+    const table = loaded.tableName(stats)
+    const sameProject = { tableNameTemplate: table.replace('driver_stats', '{view}') }
+    let written = 0
     return {
-      name,
-      baseline: false,
-      run: async () => {
-        const w = await store.writeBatch(stats, features, rows)
+      async run() {
+        if (mode === 'raw-conditional') {
+          written = await rawConditional(env.client, table, rows)
+          return
+        }
+        const store = dynamodbOnlineStore({
+          ...env.options(),
+          ...sameProject,
+          ...(mode === 'no-precheck' ? { precheck: false } : {}),
+        })
+        written = await store.writeBatch(stats, FEATURES, rows)
         await store.close()
-        return w
+      },
+      async check() {
+        if (written !== 0) throw new Error(`${mode} re-wrote ${written} rows that should lose`)
+        return tableCheck(env.client, table)
+      },
+      async close() {
+        await loaded.teardown([stats])
+        await loaded.close()
+        env.client.destroy()
       },
     }
-  }
-  const rerun = await measure(ctx, `re-write of the same ${n} rows (all lose)`, n, [
-    rerunStore({}, "DynamodbOnlineStore.writeBatch (default: 'conditional', precheck)"),
-    rerunStore(
-      { precheck: false },
-      "DynamodbOnlineStore.writeBatch ('conditional', precheck: false)",
-    ),
-    () => ({
-      name: 'raw conditional UpdateItem x 32 in flight (all fail)',
-      baseline: true,
-      run: () => rawConditional(env.client, table, rows),
-    }),
-  ])
-  await loaded.teardown([stats])
-  await loaded.close()
-  return [...fresh, ...rerun]
-}
+  },
 
-async function readCase(env: Env, ctx: BenchContext): Promise<BenchResult[]> {
-  const entities = 2_000
-  const batch = 100
-  const reads = Math.max(100, Math.round(400 * ctx.scale))
-  const features = Array.from({ length: 50 }, (_, i) => `f${i}`)
-  const wide = view(
-    'wide',
-    Object.fromEntries(features.map((f) => [f, 'float64' as ValueTypeName])),
-  )
-  const store = await newStore(env, wide, { writeMode: 'check-then-batch' })
-  await store.writeBatch(
-    wide,
-    features,
-    Array.from({ length: entities }, (_, i) => ({
-      key: key(i),
-      values: features.map((_, j) => i + j / 64),
-      eventTs: T0,
-      createdTs: null,
-    })),
-  )
-  const table = store.tableName(wide)
-  // Each read: 100 distinct entities, scattered.
-  const requests = Array.from({ length: reads }, (_, r) =>
-    Array.from({ length: batch }, (_, i) => key((r * 7919 + i * 104_729) % entities)),
-  )
-  const names: Record<string, string> = { '#k': 'entity_id', '#e': 'event_ts' }
-  for (const [i, f] of features.entries()) names[`#a${i + 1}`] = f
-  const projection = Object.keys(names).join(', ')
-  const storeTimes: number[] = []
-  const rawTimes: number[] = []
-  const runStore = async (out: number[] | undefined) => {
-    for (const keys of requests) {
-      const t0 = performance.now()
-      const got = await store.read(wide, keys, features)
-      out?.push(performance.now() - t0)
-      if (got.some((v) => v === undefined)) throw new Error('store read missed a row')
-    }
-  }
-  const runRaw = async (out: number[] | undefined) => {
-    for (const keys of requests) {
-      const t0 = performance.now()
+  read: async ({ endpoint, reads, raw, prefix }): Promise<SubjectRunner> => {
+    const env = envOf(endpoint as string, prefix as string)
+    const store = await newStore(env, wide, { writeMode: 'check-then-batch' })
+    await store.writeBatch(
+      wide,
+      WIDE_FEATURES,
+      Array.from({ length: READ_ENTITIES }, (_, i) => ({
+        key: key(i),
+        values: WIDE_FEATURES.map((_, j) => i + j / 64),
+        eventTs: T0,
+        createdTs: null,
+      })),
+    )
+    const table = store.tableName(wide)
+    // Each read: 100 distinct entities, scattered.
+    const requests = Array.from({ length: reads as number }, (_, r) =>
+      Array.from({ length: 100 }, (_, i) => key((r * 7919 + i * 104_729) % READ_ENTITIES)),
+    )
+    const names: Record<string, string> = { '#k': 'entity_id', '#e': 'event_ts' }
+    for (const [i, f] of WIDE_FEATURES.entries()) names[`#a${i + 1}`] = f
+    const projection = Object.keys(names).join(', ')
+    /** The raw read: one BatchGetItem, items put back in request order, numbers decoded. */
+    const rawRead = async (keys: Uint8Array[]) => {
       const got = await env.client.send(
         new BatchGetItemCommand({
           RequestItems: {
@@ -330,44 +313,39 @@ async function readCase(env: Env, ctx: BenchContext): Promise<BenchResult[]> {
           },
         }),
       )
-      out?.push(performance.now() - t0)
-      if ((got.Responses?.[table]?.length ?? 0) !== batch) throw new Error('raw read missed a row')
+      const byKey = new Map<string, Record<string, AttributeValue>>()
+      for (const item of got.Responses?.[table] ?? [])
+        byKey.set(Buffer.from(item.entity_id!.B!).toString('latin1'), item)
+      return keys.map((k) => {
+        const item = byKey.get(Buffer.from(k).toString('latin1'))
+        if (!item) return undefined
+        return {
+          eventTs: BigInt(item.event_ts!.N!),
+          values: WIDE_FEATURES.map((f) => (item[f]?.N === undefined ? null : Number(item[f].N))),
+        }
+      })
     }
-  }
-  await alternate(ctx.runs, runStore, storeTimes, runRaw, rawTimes)
-  await store.teardown([wide])
-  await store.close()
-  const s = [...storeTimes].sort((a, b) => a - b)
-  const r = [...rawTimes].sort((a, b) => a - b)
-  const stat = (x: number[]) => ({
-    'p50 ms': Number(percentile(x, 50).toFixed(2)),
-    'p99 ms': Number(percentile(x, 99).toFixed(2)),
-  })
-  ctx.log(
-    `read 100 x 50: store p50 ${percentile(s, 50).toFixed(2)} ms p99 ${percentile(s, 99).toFixed(2)} ms; raw p50 ${percentile(r, 50).toFixed(2)} ms p99 ${percentile(r, 99).toFixed(2)} ms`,
-  )
-  const rss = peakRssMb()
-  const name = `read 100 entities x 50 features (${reads} reads per run, timesMs per read)`
-  return [
-    {
-      case: name,
-      subject: 'DynamodbOnlineStore.read',
-      baseline: false,
-      timesMs: storeTimes,
-      peakRssMb: rss,
-      rows: storeTimes.length,
-      extra: stat(s),
-    },
-    {
-      case: name,
-      subject: 'raw BatchGetItem (same projection)',
-      baseline: true,
-      timesMs: rawTimes,
-      peakRssMb: rss,
-      rows: rawTimes.length,
-      extra: stat(r),
-    },
-  ]
+    let d = new Digest()
+    return {
+      async run() {
+        d = new Digest()
+        const samplesMs: number[] = []
+        for (const keys of requests) {
+          const t0 = performance.now()
+          const got = raw ? await rawRead(keys) : await store.read(wide, keys, WIDE_FEATURES)
+          samplesMs.push(performance.now() - t0)
+          for (const v of got) d.row(v ? [v.eventTs, ...v.values] : [null])
+        }
+        return { samplesMs }
+      },
+      check: () => d.result(),
+      async close() {
+        await store.teardown([wide])
+        await store.close()
+        env.client.destroy()
+      },
+    }
+  },
 }
 
 const benchmark: Benchmark = {
@@ -380,29 +358,82 @@ const benchmark: Benchmark = {
     const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 })
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()))
     const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-    const env: Env = {
-      endpoint,
-      options: () => ({
-        endpoint,
-        region: 'us-east-1',
-        credentials: CREDENTIALS,
-        clientConfig: { requestHandler: new NodeHttpHandler() },
-        concurrency: CONCURRENCY,
-      }),
-      client: new DynamoDBClient({
-        endpoint,
-        region: 'us-east-1',
-        credentials: CREDENTIALS,
-        requestHandler: new NodeHttpHandler(),
-      }),
-      projects: 0,
-    }
+    const n = Math.max(500, Math.round(20_000 * ctx.scale))
+    let workers = 0
+    const args = (extra: Record<string, unknown>) => ({ endpoint, n, prefix: ++workers, ...extra })
     try {
-      const writes = await writeCases(env, ctx)
-      const reads = await readCase(env, ctx)
-      return [...writes, ...reads]
+      const fresh = await compare(ctx, {
+        caseName: `fresh writeBatch ${n} rows x 3 features`,
+        module: import.meta.url,
+        rows: n,
+        extra: rateExtra(n),
+        subjects: [
+          {
+            name: "DynamodbOnlineStore.writeBatch (default: 'conditional', precheck)",
+            factory: 'freshWrite',
+            args: args({ mode: 'conditional' }),
+          },
+          {
+            name: "DynamodbOnlineStore.writeBatch ('check-then-batch')",
+            factory: 'freshWrite',
+            args: args({ mode: 'check-then-batch' }),
+          },
+          {
+            name: 'raw conditional UpdateItem x 32 in flight',
+            factory: 'freshWrite',
+            args: args({ mode: 'raw-conditional' }),
+          },
+          {
+            name: 'raw BatchWriteItem (25 per call) x 32 in flight (no write rule)',
+            baseline: true,
+            factory: 'freshWrite',
+            args: args({ mode: 'raw-batch' }),
+          },
+        ],
+      })
+      const rerun = await compare(ctx, {
+        caseName: `re-write of the same ${n} rows (all lose)`,
+        module: import.meta.url,
+        rows: n,
+        extra: rateExtra(n),
+        subjects: [
+          {
+            name: "DynamodbOnlineStore.writeBatch (default: 'conditional', precheck)",
+            factory: 'rewrite',
+            args: args({ mode: 'conditional' }),
+          },
+          {
+            name: "DynamodbOnlineStore.writeBatch ('conditional', precheck: false)",
+            factory: 'rewrite',
+            args: args({ mode: 'no-precheck' }),
+          },
+          {
+            name: 'raw conditional UpdateItem x 32 in flight (all fail)',
+            baseline: true,
+            factory: 'rewrite',
+            args: args({ mode: 'raw-conditional' }),
+          },
+        ],
+      })
+      const reads = Math.max(100, Math.round(400 * ctx.scale))
+      const read = await compare(ctx, {
+        caseName: `read 100 entities x 50 features (${reads} reads per run, timesMs per read)`,
+        module: import.meta.url,
+        rows: reads,
+        unit: 'op',
+        extra: latencyExtra,
+        subjects: [
+          { name: 'DynamodbOnlineStore.read', factory: 'read', args: args({ reads, raw: false }) },
+          {
+            name: 'raw BatchGetItem (same projection), reordered and decoded',
+            baseline: true,
+            factory: 'read',
+            args: args({ reads, raw: true }),
+          },
+        ],
+      })
+      return [...fresh, ...rerun, ...read]
     } finally {
-      env.client.destroy()
       server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }

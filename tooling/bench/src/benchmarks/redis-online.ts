@@ -1,16 +1,22 @@
 /**
- * `@larder/redis` against the same ioredis client driven by hand, on the same server:
- * (a) `writeBatch` of 200k rows (scale 1) of a 3-feature view (Lua write rule, pipelined;
- *     100 keys per script call as on standalone, and 1 as on Cluster) vs raw pipelined HSET
- *     of the same fields and bytes, encoded beforehand (target: >= 70% of the raw rate);
- * (b) reads of 100 entities x 50 features via `store.read` (pipelined HMGET + decoding into
- *     JavaScript values) vs the raw pipelined HMGET of the same fields, left undecoded
- *     (target: p99 within 1.5x of raw). `timesMs` of the read cases holds every read's
- *     latency; p50/p99 are in `extra`.
+ * `@larder/redis` against the same ioredis client driven by hand, on the same server, each
+ * subject in its own process (harness.ts), alternating:
+ * (a) `writeBatch` of 200k rows (scale 1) of a 3-feature view. Baseline: a raw Lua script
+ *     doing plain HSETs (no write rule) with the store's batching: 100 keys per script call,
+ *     pipelines of 1,000 keys, one pipeline in flight while the next is encoded; values are
+ *     encoded inside the clock on both sides with the same codec (Feast's protobuf bytes).
+ *     Also the store with one key per call (what Cluster does). Target: >= 70% of the raw
+ *     rate. Check: every key's timestamp and feature fields read back.
+ * (b) reads of 100 entities x 50 features: `store.read` (pipelined HMGET + decoding) vs the
+ *     raw pipelined HMGET decoded with the same codec. Target: p99 within 1.5x of raw.
+ *     Check: every decoded value of every read.
  * Needs Redis: REDIS_URL, else redis://127.0.0.1:6379.
  */
+import { createHash } from 'node:crypto'
 import { noopLogger, type OnlineRow, type ValueTypeName } from '@larder/core'
 import {
+  decodeTimestamp,
+  decodeValue,
   encodeTimestamp,
   encodeValue,
   featureFieldName,
@@ -18,26 +24,56 @@ import {
   redisOnlineStore,
 } from '@larder/redis'
 import { Redis } from 'ioredis'
-import { alternate, key, peakRssMb, view } from '../fixtures.js'
+import { Digest, type ResultCheck } from '../digest.js'
+import { key, view } from '../fixtures.js'
+import {
+  compare,
+  latencyExtra,
+  rateExtra,
+  type SubjectFactory,
+  type SubjectRunner,
+} from '../harness.js'
 import type { BenchContext, Benchmark, BenchResult } from '../types.js'
 
 const T0 = 1_700_000_000_000_000n
 const PIPELINE = 1000
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN
+const PER_CALL = 100
+const TYPES: Record<string, ValueTypeName> = {
+  conv_rate: 'float32',
+  acc_rate: 'float32',
+  trips: 'int64',
 }
+const FEATURES = Object.keys(TYPES)
+const stats = view('driver_stats', TYPES)
+const WIDE_FEATURES = Array.from({ length: 50 }, (_, i) => `f${i}`)
+const wide = view(
+  'wide',
+  Object.fromEntries(WIDE_FEATURES.map((f) => [f, 'float64' as ValueTypeName])),
+)
+const READ_ENTITIES = 10_000
 
-function encoded(type: ValueTypeName, value: unknown): Buffer {
-  const w = new ProtoWriter(64)
-  encodeValue(w, type, value)
-  return Buffer.from(w.buf.subarray(0, w.pos))
-}
+/** Plain HSET of every key's fields (no write rule). ARGV: F, F field names, F values per key. */
+const RAW_SCRIPT = `
+local nf = tonumber(ARGV[1])
+for k = 1, #KEYS do
+  local args = {}
+  local o = 1 + nf + (k - 1) * nf
+  for j = 1, nf do
+    args[2 * j - 1] = ARGV[1 + j]
+    args[2 * j] = ARGV[o + j]
+  end
+  redis.call('HSET', KEYS[k], unpack(args))
+end
+return #KEYS
+`
 
-function tsBytes(micros: bigint): Buffer {
-  const w = new ProtoWriter(16)
-  encodeTimestamp(w, micros)
-  return Buffer.from(w.buf.subarray(0, w.pos))
+function rowsOf(n: number): OnlineRow[] {
+  return Array.from({ length: n }, (_, i) => ({
+    key: key(i),
+    values: [Math.fround((i % 1000) / 1000), Math.fround((i % 997) / 997), BigInt(i)],
+    eventTs: T0 + BigInt(i % 3600) * 1_000_000n,
+    createdTs: null,
+  }))
 }
 
 /** Deletes every key ending with `project`. */
@@ -50,240 +86,269 @@ async function dropProject(raw: Redis, project: string): Promise<void> {
   } while (cursor !== '0')
 }
 
-async function writeCase(
-  url: string,
+/** The stored bytes of `rows` under `project`, in row order (check of a write). */
+async function writtenCheck(
   raw: Redis,
-  ctx: BenchContext,
-  tag: string,
-): Promise<BenchResult[]> {
-  const n = Math.round(200_000 * ctx.scale)
-  const types: Record<string, ValueTypeName> = {
-    conv_rate: 'float32',
-    acc_rate: 'float32',
-    trips: 'int64',
-  }
-  const stats = view('driver_stats', types)
-  const features = Object.keys(types)
-  ctx.log(`redis-online: generating ${n} rows`)
-  const rows: OnlineRow[] = Array.from({ length: n }, (_, i) => ({
-    key: key(i),
-    values: [Math.fround((i % 1000) / 1000), Math.fround((i % 997) / 997), BigInt(i)],
-    eventTs: T0 + BigInt(i % 3600) * 1_000_000n,
-    createdTs: null,
-  }))
-  // The raw side writes the very same bytes, encoded before the clock starts.
-  const project = (run: number, who: string) => `bench_${tag}_${who}_${run}`
-  const fieldNames = features.map((f) => featureFieldName(stats.name, f))
-  const tsField = Buffer.from(`_ts:${stats.name}`)
-  const rawValues = rows.map((r) => [
-    tsBytes(r.eventTs),
-    ...features.map((f, j) => encoded(types[f]!, r.values[j])),
-  ])
-  const storeTimes: number[] = []
-  const singleTimes: number[] = []
-  const rawTimes: number[] = []
-  for (let run = 0; run < ctx.runs; run++) {
-    const runStore = async (keysPerScript: number, times: number[], who: string) => {
-      const store = redisOnlineStore({ url, keysPerScript })
-      store.configure({ project: project(run, who), repoPath: '.', logger: noopLogger })
-      await store.update({ keep: [stats], drop: [], entities: [] })
-      await store.read(stats, [key(0)], features) // connect outside the clock
-      const t0 = performance.now()
-      const written = await store.writeBatch(stats, features, rows)
-      times.push(performance.now() - t0)
-      await store.close()
-      if (written !== n) throw new Error(`store wrote ${written} of ${n} rows`)
+  project: string,
+  rows: OnlineRow[],
+  fields: Buffer[],
+): Promise<ResultCheck> {
+  const suffix = Buffer.from(project)
+  const d = new Digest()
+  for (let start = 0; start < rows.length; start += PIPELINE) {
+    const pipe = raw.pipeline()
+    for (let i = start; i < Math.min(rows.length, start + PIPELINE); i++)
+      pipe.hmgetBuffer(Buffer.concat([rows[i]!.key, suffix]), ...fields)
+    for (const [err, values] of (await pipe.exec()) ?? []) {
+      if (err) throw err
+      const found = (values as Array<Buffer | null>).filter((v) => v !== null)
+      if (found.length > 0) d.row(values as Array<Buffer | null>)
     }
-    const runRaw = async () => {
-      const suffix = Buffer.from(project(run, 'raw'))
-      const t0 = performance.now()
-      for (let start = 0; start < n; start += PIPELINE) {
-        const pipe = raw.pipeline()
-        for (let i = start; i < Math.min(n, start + PIPELINE); i++) {
-          const v = rawValues[i]!
-          const k = Buffer.concat([rows[i]!.key, suffix])
-          pipe.hset(
-            k,
-            tsField,
-            v[0]!,
-            fieldNames[0]!,
-            v[1]!,
-            fieldNames[1]!,
-            v[2]!,
-            fieldNames[2]!,
-            v[3]!,
-          )
-        }
-        for (const [err] of (await pipe.exec()) ?? []) if (err) throw err
-      }
-      rawTimes.push(performance.now() - t0)
-    }
-    // Alternate which goes first.
-    const subjects = [
-      () => runStore(100, storeTimes, 'store'),
-      () => runStore(1, singleTimes, 'single'),
-      runRaw,
-    ]
-    if (run % 2 === 1) subjects.reverse()
-    for (const subject of subjects) await subject()
-    for (const who of ['store', 'single', 'raw']) await dropProject(raw, project(run, who))
-    ctx.log(
-      `redis-online: write run ${run + 1}: store ${storeTimes.at(-1)?.toFixed(0)} ms, one key per script ${singleTimes.at(-1)?.toFixed(0)} ms, raw ${rawTimes.at(-1)?.toFixed(0)} ms`,
-    )
   }
-  const rate = (times: number[]) => Math.round(n / (Math.min(...times) / 1000))
-  const rss = peakRssMb()
-  const name = `writeBatch ${n} rows x 3 features`
-  return [
-    {
-      case: name,
-      subject: 'RedisOnlineStore.writeBatch (Lua write rule, 100 keys per script call)',
-      baseline: false,
-      timesMs: storeTimes,
-      peakRssMb: rss,
-      rows: n,
-      extra: {
-        'best rows/s': rate(storeTimes),
-        'of raw rate': `${Math.round((100 * Math.min(...rawTimes)) / Math.min(...storeTimes))}%`,
-      },
-    },
-    {
-      case: name,
-      subject: 'RedisOnlineStore.writeBatch, keysPerScript 1 (the Cluster path)',
-      baseline: false,
-      timesMs: singleTimes,
-      peakRssMb: rss,
-      rows: n,
-      extra: {
-        'best rows/s': rate(singleTimes),
-        'of raw rate': `${Math.round((100 * Math.min(...rawTimes)) / Math.min(...singleTimes))}%`,
-      },
-    },
-    {
-      case: name,
-      subject: 'ioredis pipelined HSET',
-      baseline: true,
-      timesMs: rawTimes,
-      peakRssMb: rss,
-      rows: n,
-      extra: { 'best rows/s': rate(rawTimes) },
-    },
-  ]
+  return d.result()
 }
 
-async function readCase(
-  url: string,
-  raw: Redis,
-  ctx: BenchContext,
-  tag: string,
-): Promise<BenchResult[]> {
-  const entities = 10_000
-  const batch = 100
-  const reads = Math.max(500, Math.round(2_000 * ctx.scale))
-  const features = Array.from({ length: 50 }, (_, i) => `f${i}`)
-  const wide = view(
-    'wide',
-    Object.fromEntries(features.map((f) => [f, 'float64' as ValueTypeName])),
-  )
-  const project = `bench_${tag}_read`
-  const store = redisOnlineStore({ url })
-  store.configure({ project, repoPath: '.', logger: noopLogger })
-  await store.update({ keep: [wide], drop: [], entities: [] })
-  const keys = Array.from({ length: entities }, (_, i) => key(i))
-  await store.writeBatch(
-    wide,
-    features,
-    keys.map((k, i) => ({
-      key: k,
-      values: features.map((_, j) => i + j / 64),
-      eventTs: T0,
-      createdTs: null,
-    })),
-  )
-  const fields = [
-    Buffer.from(`_ts:${wide.name}`),
-    ...features.map((f) => featureFieldName(wide.name, f)),
-  ]
-  const suffix = Buffer.from(project)
-  const batches = Array.from({ length: reads }, (_, r) =>
-    Array.from({ length: batch }, (_, i) => keys[(r * 7919 + i * 101) % entities]!),
-  )
-  const storeTimes: number[] = []
-  const rawTimes: number[] = []
-  const runStore = async (out: number[] | undefined) => {
-    for (const ks of batches) {
-      const t0 = performance.now()
-      const values = await store.read(wide, ks, features)
-      const dt = performance.now() - t0
-      if (values[0] === undefined) throw new Error('store read found nothing')
-      out?.push(dt)
-    }
-  }
-  const runRaw = async (out: number[] | undefined) => {
-    for (const ks of batches) {
-      const t0 = performance.now()
-      const pipe = raw.pipeline()
-      for (const k of ks) pipe.hmgetBuffer(Buffer.concat([k, suffix]), ...fields)
-      const results = (await pipe.exec()) ?? []
-      const dt = performance.now() - t0
-      const first = results[0]?.[1] as Array<Buffer | null> | undefined
-      if (!first?.[0]) throw new Error('raw read found nothing')
-      out?.push(dt)
-    }
-  }
-  await alternate(ctx.runs, runStore, storeTimes, runRaw, rawTimes)
-  await store.close()
-  await dropProject(raw, project)
-  const s = [...storeTimes].sort((a, b) => a - b)
-  const r = [...rawTimes].sort((a, b) => a - b)
-  const ms = (x: number) => Number(x.toFixed(3))
-  ctx.log(
-    `redis-online: read ${batch} x 50: store p50 ${ms(percentile(s, 50))} ms p99 ${ms(percentile(s, 99))} ms; raw p50 ${ms(percentile(r, 50))} ms p99 ${ms(percentile(r, 99))} ms`,
-  )
-  const rss = peakRssMb()
-  const name = `read ${batch} entities x 50 features (${reads} reads per run, timesMs per read)`
-  return [
-    {
-      case: name,
-      subject: 'RedisOnlineStore.read',
-      baseline: false,
-      timesMs: storeTimes,
-      peakRssMb: rss,
-      rows: storeTimes.length,
-      extra: {
-        'p50 ms': ms(percentile(s, 50)),
-        'p99 ms': ms(percentile(s, 99)),
-        'p99 vs raw': `${(percentile(s, 99) / percentile(r, 99)).toFixed(2)}x`,
+const writeFields = () => [
+  Buffer.from(`_ts:${stats.name}`),
+  ...FEATURES.map((f) => featureFieldName(stats.name, f)),
+]
+
+/** Subjects, each built in its own process. */
+export const subjects: Record<string, SubjectFactory> = {
+  storeWrite: ({ url, n, project, keysPerScript }): SubjectRunner => {
+    const rows = rowsOf(n as number)
+    const raw = new Redis(url as string)
+    const store = redisOnlineStore({ url: url as string, keysPerScript: keysPerScript as number })
+    store.configure({ project: project as string, repoPath: '.', logger: noopLogger })
+    let written = 0
+    return {
+      async before() {
+        await dropProject(raw, project as string)
+        await store.update({ keep: [stats], drop: [], entities: [] })
+        await store.read(stats, [key(0)], FEATURES) // connected outside the clock
       },
-    },
-    {
-      case: name,
-      subject: 'ioredis pipelined HMGET (undecoded)',
-      baseline: true,
-      timesMs: rawTimes,
-      peakRssMb: rss,
-      rows: rawTimes.length,
-      extra: { 'p50 ms': ms(percentile(r, 50)), 'p99 ms': ms(percentile(r, 99)) },
-    },
-  ]
+      async run() {
+        written = await store.writeBatch(stats, FEATURES, rows)
+      },
+      async check() {
+        if (written !== rows.length) throw new Error(`store wrote ${written} of ${rows.length}`)
+        return writtenCheck(raw, project as string, rows, writeFields())
+      },
+      async close() {
+        await dropProject(raw, project as string)
+        await store.close()
+        raw.disconnect()
+      },
+    }
+  },
+
+  rawWrite: async ({ url, n, project }): Promise<SubjectRunner> => {
+    const rows = rowsOf(n as number)
+    const raw = new Redis(url as string)
+    const sha = (await raw.script('LOAD', RAW_SCRIPT)) as string
+    const suffix = Buffer.from(project as string)
+    const fields = writeFields()
+    const head = [String(fields.length), ...fields]
+    const types = FEATURES.map((f) => TYPES[f]!)
+    /** Encodes keys [start, end) into script calls of PER_CALL keys and sends one pipeline. */
+    const send = (start: number, end: number, w: ProtoWriter) => {
+      const pipe = raw.pipeline()
+      for (let from = start; from < end; from += PER_CALL) {
+        const to = Math.min(end, from + PER_CALL)
+        const keys: Buffer[] = []
+        const argv: Array<string | Buffer> = [...head]
+        for (let i = from; i < to; i++) {
+          const row = rows[i]!
+          keys.push(Buffer.concat([row.key, suffix]))
+          w.reset()
+          encodeTimestamp(w, row.eventTs)
+          const bounds = [w.pos]
+          for (let j = 0; j < types.length; j++) {
+            encodeValue(w, types[j]!, row.values[j] ?? null)
+            bounds.push(w.pos)
+          }
+          const bytes = Buffer.from(w.buf.subarray(0, w.pos))
+          let at = 0
+          for (const b of bounds) {
+            argv.push(bytes.subarray(at, b))
+            at = b
+          }
+        }
+        pipe.evalsha(sha, keys.length, ...keys, ...argv)
+      }
+      return pipe.exec().then((results) => {
+        for (const [err] of results ?? []) if (err) throw err
+      })
+    }
+    return {
+      before: () => dropProject(raw, project as string),
+      async run() {
+        const w = new ProtoWriter(1 << 16)
+        let pending: Promise<void> | undefined
+        for (let start = 0; start < rows.length; start += PIPELINE) {
+          const sent = send(start, Math.min(rows.length, start + PIPELINE), w)
+          if (pending) await pending
+          pending = sent
+        }
+        await pending
+      },
+      check: () => writtenCheck(raw, project as string, rows, fields),
+      async close() {
+        await dropProject(raw, project as string)
+        raw.disconnect()
+      },
+    }
+  },
+
+  storeRead: ({ url, project, reads }): SubjectRunner => {
+    const store = redisOnlineStore({ url: url as string })
+    store.configure({ project: project as string, repoPath: '.', logger: noopLogger })
+    const batches = readBatches(reads as number)
+    let d = new Digest()
+    return {
+      async run() {
+        d = new Digest()
+        const samplesMs: number[] = []
+        for (const ks of batches) {
+          const t0 = performance.now()
+          const values = await store.read(wide, ks, WIDE_FEATURES)
+          samplesMs.push(performance.now() - t0)
+          for (const v of values) d.row(v ? [v.eventTs, ...v.values] : [null])
+        }
+        return { samplesMs }
+      },
+      check: () => d.result(),
+      close: () => store.close(),
+    }
+  },
+
+  rawRead: ({ url, project, reads }): SubjectRunner => {
+    const raw = new Redis(url as string)
+    const suffix = Buffer.from(project as string)
+    const fields = [
+      Buffer.from(`_ts:${wide.name}`),
+      ...WIDE_FEATURES.map((f) => featureFieldName(wide.name, f)),
+    ]
+    const batches = readBatches(reads as number)
+    let d = new Digest()
+    return {
+      async run() {
+        d = new Digest()
+        const samplesMs: number[] = []
+        for (const ks of batches) {
+          const t0 = performance.now()
+          const pipe = raw.pipeline()
+          for (const k of ks) pipe.hmgetBuffer(Buffer.concat([k, suffix]), ...fields)
+          const results = (await pipe.exec()) ?? []
+          const out = results.map(([err, reply]) => {
+            if (err) throw err
+            const values = reply as Array<Buffer | null>
+            if (!values[0]) return undefined
+            const decoded = new Array<unknown>(WIDE_FEATURES.length)
+            for (let j = 0; j < decoded.length; j++) {
+              const b = values[j + 1]
+              decoded[j] = b ? decodeValue(b, 'float64') : null
+            }
+            return { eventTs: decodeTimestamp(values[0]), values: decoded }
+          })
+          samplesMs.push(performance.now() - t0)
+          for (const v of out) d.row(v ? [v.eventTs, ...v.values] : [null])
+        }
+        return { samplesMs }
+      },
+      check: () => d.result(),
+      close: () => raw.disconnect(),
+    }
+  },
+}
+
+/** The keys of each read: 100 scattered entities. */
+function readBatches(reads: number): Uint8Array[][] {
+  const keys = Array.from({ length: READ_ENTITIES }, (_, i) => key(i))
+  return Array.from({ length: reads }, (_, r) =>
+    Array.from({ length: 100 }, (_, i) => keys[(r * 7919 + i * 101) % READ_ENTITIES]!),
+  )
 }
 
 const benchmark: Benchmark = {
   name: 'redis-online',
   description:
-    'Redis online store: writeBatch of 200k rows x 3 features vs raw pipelined HSET, and 100 x 50-feature reads vs raw pipelined HMGET',
+    'Redis online store: writeBatch of 200k rows x 3 features vs a raw Lua HSET script with the same batching, and 100 x 50-feature reads vs raw pipelined HMGET, decoded alike',
   defaultScale: 1,
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
-    const tag = `${Date.now().toString(36)}_${process.pid}`
-    const raw = new Redis(url)
+    const tag = `${Date.now().toString(36)}_${process.pid}_${createHash('sha1').update(String(Math.random())).digest('hex').slice(0, 6)}`
+    const n = Math.round(200_000 * ctx.scale)
+    const results: BenchResult[] = []
+    results.push(
+      ...(await compare(ctx, {
+        caseName: `writeBatch ${n} rows x 3 features`,
+        module: import.meta.url,
+        rows: n,
+        extra: rateExtra(n),
+        subjects: [
+          {
+            name: 'RedisOnlineStore.writeBatch (Lua write rule, 100 keys per call)',
+            factory: 'storeWrite',
+            args: { url, n, project: `bench_${tag}_store`, keysPerScript: PER_CALL },
+          },
+          {
+            name: 'RedisOnlineStore.writeBatch, 1 key per call (the Cluster path)',
+            factory: 'storeWrite',
+            args: { url, n, project: `bench_${tag}_single`, keysPerScript: 1 },
+          },
+          {
+            name: 'raw Lua HSET script, 100 keys per call, same pipelining (no write rule)',
+            baseline: true,
+            factory: 'rawWrite',
+            args: { url, n, project: `bench_${tag}_raw` },
+          },
+        ],
+      })),
+    )
+
+    // Reads: the data is written once, untimed.
+    const project = `bench_${tag}_read`
+    const store = redisOnlineStore({ url })
+    store.configure({ project, repoPath: '.', logger: noopLogger })
+    const reads = Math.max(500, Math.round(2_000 * ctx.scale))
     try {
-      const write = await writeCase(url, raw, ctx, tag)
-      const read = await readCase(url, raw, ctx, tag)
-      return [...write, ...read]
+      await store.update({ keep: [wide], drop: [], entities: [] })
+      await store.writeBatch(
+        wide,
+        WIDE_FEATURES,
+        Array.from({ length: READ_ENTITIES }, (_, i) => ({
+          key: key(i),
+          values: WIDE_FEATURES.map((_, j) => i + j / 64),
+          eventTs: T0,
+          createdTs: null,
+        })),
+      )
+      results.push(
+        ...(await compare(ctx, {
+          caseName: `read 100 entities x 50 features (${reads} reads per run, timesMs per read)`,
+          module: import.meta.url,
+          rows: reads,
+          unit: 'op',
+          extra: latencyExtra,
+          subjects: [
+            { name: 'RedisOnlineStore.read', factory: 'storeRead', args: { url, project, reads } },
+            {
+              name: 'ioredis pipelined HMGET, decoded with the same codec',
+              baseline: true,
+              factory: 'rawRead',
+              args: { url, project, reads },
+            },
+          ],
+        })),
+      )
     } finally {
+      const raw = new Redis(url)
+      await dropProject(raw, project)
       raw.disconnect()
+      await store.close()
     }
+    return results
   },
 }
 

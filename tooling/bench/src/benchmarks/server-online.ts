@@ -7,7 +7,8 @@
  * Cases: 1 entity x 50 features and 100 entities x 50 features (10k entities in the table).
  * Each server runs in its own child process (autocannon in this one). Runs are short (2 s)
  * and alternate between subjects, at least 5 per subject, medians reported: on a shared
- * 2-core machine, background load moves single runs by +-50%. `timesMs` holds wall milliseconds per request of each run (1000 / req/s), so the
+ * 2-core machine, background load moves single runs by +-50%. Before the runs of a case, both
+ * servers answer the case's request once and the answers must be the same JSON. `timesMs` holds wall milliseconds per request of each run (1000 / req/s), so the
  * ratio to the baseline is the inverse throughput ratio. Target: >= 70% of the baseline's
  * throughput (ratio <= 1.43) and p99 within 1.5x.
  *
@@ -39,6 +40,7 @@ import { createFeatureServer } from '@larder/server'
 import { sqliteOnlineStore } from '@larder/sqlite'
 import { findRedis } from '@larder/testing'
 import Fastify from 'fastify'
+import { Digest, type ResultCheck } from '../digest.js'
 import type { BenchContext, Benchmark, BenchResult } from '../types.js'
 
 const ENTITIES = 10_000
@@ -162,6 +164,7 @@ async function serveChild(mode: string, dir: string, backend: Backend): Promise<
   }
   process.on('message', (m: { type: string }) => {
     if (m.type === 'rss') send({ type: 'rss', rss: process.memoryUsage.rss() })
+    if (m.type === 'maxrss') send({ type: 'rss', rss: process.resourceUsage().maxRSS * 1024 })
     if (m.type === 'stop') void close().then(() => process.exit(0))
   })
   send({ type: 'ready', url })
@@ -171,6 +174,8 @@ interface Child {
   process: ChildProcess
   url: string
   rss(): Promise<number>
+  /** The process's peak resident set size so far, bytes. */
+  maxRss(): Promise<number>
   stop(): Promise<void>
 }
 
@@ -196,6 +201,11 @@ function startChild(mode: string, dir: string, backend: Backend): Promise<Child>
           new Promise((res) => {
             child.once('message', (r: { rss: number }) => res(r.rss))
             child.send({ type: 'rss' })
+          }),
+        maxRss: () =>
+          new Promise((res) => {
+            child.once('message', (r: { rss: number }) => res(r.rss))
+            child.send({ type: 'maxrss' })
           }),
         stop: () =>
           new Promise((res) => {
@@ -231,6 +241,20 @@ async function load(url: string, payload: string, seconds: number): Promise<Auto
   return r
 }
 
+/** One answer of a server, parsed and re-serialized (key order kept), as a result check. */
+async function answer(url: string, payload: string): Promise<ResultCheck> {
+  const res = await fetch(`${url}/get-online-features`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: payload,
+  })
+  if (!res.ok) throw new Error(`${url}: HTTP ${res.status}: ${await res.text()}`)
+  const json = (await res.json()) as { results: Array<{ values: unknown[] }> }
+  const d = new Digest()
+  d.text(JSON.stringify(json), json.results[0]?.values.length ?? 0)
+  return d.result()
+}
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b)
   const m = s.length >> 1
@@ -250,6 +274,13 @@ async function measure(
   for (const entities of [1, 100]) {
     const name = `${backend}: POST /get-online-features ${entities} entit${entities === 1 ? 'y' : 'ies'} x 50 features, ${CONNECTIONS} connections (timesMs = wall ms per request)`
     const payload = body(entities, 17)
+    // Both answer the same JSON (checked before anything is timed).
+    const [l0, r0] = await Promise.all([answer(larder.url, payload), answer(raw.url, payload)])
+    if (l0.digest !== r0.digest || l0.rows !== r0.rows) {
+      throw new Error(
+        `${name}: the answers differ: larder ${l0.rows} rows, digest ${l0.digest.slice(0, 12)}; baseline ${r0.rows} rows, digest ${r0.digest.slice(0, 12)}`,
+      )
+    }
     // Warm both (JIT, SQLite page cache).
     await load(larder.url, payload, 1)
     await load(raw.url, payload, 1)
@@ -273,14 +304,13 @@ async function measure(
     const b = figures(runs.raw)
     const throughput = l.rps / b.rps
     const p99Ratio = l.p99 / Math.max(b.p99, 0.001)
-    const rss = Math.max(await larder.rss(), await raw.rss()) / 2 ** 20
     results.push(
       {
         case: name,
         subject: '@larder/server',
         baseline: false,
         timesMs: runs.larder.map((r) => 1000 / r.requests.average),
-        peakRssMb: (await larder.rss()) / 2 ** 20,
+        peakRssMb: (await larder.maxRss()) / 2 ** 20,
         rows: runs.larder.reduce((s, r) => s + r.requests.total, 0),
         extra: {
           'req/s': Math.round(l.rps),
@@ -289,6 +319,7 @@ async function measure(
           throughput_vs_baseline: +throughput.toFixed(3),
           p99_vs_baseline: +p99Ratio.toFixed(3),
           target: throughput >= 0.7 && p99Ratio <= 1.5 ? 'met' : 'MISSED',
+          check: `${l0.rows} rows, digest ${l0.digest.slice(0, 12)}`,
         },
       },
       {
@@ -296,7 +327,7 @@ async function measure(
         subject: `Fastify route + ${backend === 'redis' ? 'RedisOnlineStore' : 'SqliteOnlineStore'}.read`,
         baseline: true,
         timesMs: runs.raw.map((r) => 1000 / r.requests.average),
-        peakRssMb: rss,
+        peakRssMb: (await raw.maxRss()) / 2 ** 20,
         rows: runs.raw.reduce((s, r) => s + r.requests.total, 0),
         extra: { 'req/s': Math.round(b.rps), p50_ms: b.p50, p99_ms: b.p99 },
       },

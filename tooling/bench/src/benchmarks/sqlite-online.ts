@@ -4,7 +4,11 @@
  * (a) `writeBatch` of 1M rows (scale 1) of a 3-feature view vs a raw loop of the same
  *     conditional upsert in one transaction (target: the store at >= 50% of raw throughput);
  * (b) 10k point reads of 1 entity x 50 features via `store.read` vs the raw prepared SELECT
- *     (target: p99 within 2x of raw). `timesMs` of the read cases holds every read's latency.
+ *     with arrays and big integers as the store's (target: p99 within 2x of raw). `timesMs`
+ *     of the read cases holds every read's latency.
+ * Every subject runs in its own process (harness.ts), alternating, each write on a fresh file
+ * whose table the store created (untimed). Check: the table read back in key order after a
+ * write; every value of every read.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,7 +16,16 @@ import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { type FeatureViewSpec, noopLogger, type OnlineRow, type ValueTypeName } from '@larder/core'
 import { columnName, quoteIdentifier, sqliteOnlineStore, tableName } from '@larder/sqlite'
-import { alternate, key, peakRssMb, view } from '../fixtures.js'
+
+import { Digest } from '../digest.js'
+import { key, view } from '../fixtures.js'
+import {
+  compare,
+  latencyExtra,
+  rateExtra,
+  type SubjectFactory,
+  type SubjectRunner,
+} from '../harness.js'
 import type { BenchContext, Benchmark, BenchResult } from '../types.js'
 
 const PROJECT = 'bench'
@@ -36,10 +49,6 @@ function upsertSql(v: FeatureViewSpec, features: string[]): string {
   )
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN
-}
-
 /** Opens a raw connection the way the store does. */
 function rawDb(path: string): DatabaseSync {
   const db = new DatabaseSync(path, { timeout: 5000 })
@@ -49,166 +58,135 @@ function rawDb(path: string): DatabaseSync {
   return db
 }
 
-async function writeCase(
-  dir: string,
-  ctx: BenchContext,
-): Promise<{ store: BenchResult; raw: BenchResult }> {
-  const n = Math.round(1_000_000 * ctx.scale)
-  const stats = view('driver_stats', { conv_rate: 'float32', acc_rate: 'float32', trips: 'int64' })
-  const features = ['conv_rate', 'acc_rate', 'trips']
-  ctx.log(`sqlite-online: generating ${n} rows`)
-  const rows: OnlineRow[] = Array.from({ length: n }, (_, i) => ({
-    key: key(i),
-    values: [Math.fround((i % 1000) / 1000), Math.fround((i % 997) / 997), BigInt(i)],
-    eventTs: T0 + BigInt(i % 3600) * 1_000_000n,
-    createdTs: null,
-  }))
-  const storeTimes: number[] = []
-  const rawTimes: number[] = []
-  for (let run = 0; run < ctx.runs; run++) {
-    // Store: a fresh file, tables created by update(), one writeBatch of every row.
-    {
-      const path = join(dir, `write-store-${run}.db`)
-      const store = sqliteOnlineStore({ path })
-      store.configure({ project: PROJECT, repoPath: dir, logger: noopLogger })
-      await store.update({ keep: [stats], drop: [], entities: [] })
-      const t0 = performance.now()
-      const written = await store.writeBatch(stats, features, rows)
-      storeTimes.push(performance.now() - t0)
-      await store.close()
-      if (written !== n) throw new Error(`store wrote ${written} of ${n} rows`)
-    }
-    // Raw: the same table (created by the store), statement and transaction, by hand.
-    {
-      const path = join(dir, `write-raw-${run}.db`)
-      const setup = sqliteOnlineStore({ path })
-      setup.configure({ project: PROJECT, repoPath: dir, logger: noopLogger })
-      await setup.update({ keep: [stats], drop: [], entities: [] })
-      await setup.close()
-      const db = rawDb(path)
-      const stmt = db.prepare(upsertSql(stats, features))
-      const t0 = performance.now()
-      let written = 0
-      db.exec('BEGIN IMMEDIATE')
-      for (const r of rows) {
-        const v = r.values
-        written += Number(
-          stmt.run(r.key, r.eventTs, r.createdTs, v[0] as number, v[1] as number, v[2] as bigint)
-            .changes,
-        )
-      }
-      db.exec('COMMIT')
-      rawTimes.push(performance.now() - t0)
-      db.close()
-      if (written !== n) throw new Error(`raw loop wrote ${written} of ${n} rows`)
-    }
-    ctx.log(
-      `sqlite-online: write run ${run + 1}: store ${storeTimes.at(-1)?.toFixed(0)} ms, raw ${rawTimes.at(-1)?.toFixed(0)} ms`,
+const stats = view('driver_stats', { conv_rate: 'float32', acc_rate: 'float32', trips: 'int64' })
+const FEATURES = ['conv_rate', 'acc_rate', 'trips']
+const WIDE_FEATURES = Array.from({ length: 50 }, (_, i) => `f${i}`)
+const wide = view(
+  'wide',
+  Object.fromEntries(WIDE_FEATURES.map((f) => [f, 'float64' as ValueTypeName])),
+)
+const READ_ENTITIES = 10_000
+
+/** A fresh file at `path` with the view's table, created by the store (untimed). */
+async function freshTable(dir: string, path: string, v: FeatureViewSpec): Promise<void> {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true })
+  const setup = sqliteOnlineStore({ path })
+  setup.configure({ project: PROJECT, repoPath: dir, logger: noopLogger })
+  await setup.update({ keep: [v], drop: [], entities: [] })
+  await setup.close()
+}
+
+/** Every row of the stats table in key order. */
+function tableCheck(path: string) {
+  const db = new DatabaseSync(path, { readOnly: true })
+  try {
+    const cols = FEATURES.map((f, j) =>
+      quoteIdentifier(columnName(f, stats.features[j]!.valueType)),
     )
-  }
-  const rss = peakRssMb()
-  return {
-    store: {
-      case: `writeBatch ${n} rows x 3 features`,
-      subject: 'SqliteOnlineStore.writeBatch',
-      baseline: false,
-      timesMs: storeTimes,
-      peakRssMb: rss,
-      rows: n,
-    },
-    raw: {
-      case: `writeBatch ${n} rows x 3 features`,
-      subject: 'node:sqlite upsert loop',
-      baseline: true,
-      timesMs: rawTimes,
-      peakRssMb: rss,
-      rows: n,
-    },
+    const stmt = db.prepare(
+      `SELECT entity_key, event_ts, created_ts, ${cols.join(', ')} FROM ${quoteIdentifier(tableName(PROJECT, stats.name))} ORDER BY entity_key`,
+    )
+    stmt.setReadBigInts(true)
+    stmt.setReturnArrays(true)
+    const d = new Digest()
+    for (const row of stmt.iterate()) d.row(row as unknown as unknown[])
+    return d.result()
+  } finally {
+    db.close()
   }
 }
 
-async function readCase(
-  dir: string,
-  ctx: BenchContext,
-): Promise<{ store: BenchResult; raw: BenchResult }> {
-  const entities = 10_000
-  const reads = Math.max(1_000, Math.round(10_000 * ctx.scale))
-  const features = Array.from({ length: 50 }, (_, i) => `f${i}`)
-  const wide = view(
-    'wide',
-    Object.fromEntries(features.map((f) => [f, 'float64' as ValueTypeName])),
-  )
-  const path = join(dir, 'read.db')
-  const store = sqliteOnlineStore({ path })
-  store.configure({ project: PROJECT, repoPath: dir, logger: noopLogger })
-  await store.update({ keep: [wide], drop: [], entities: [] })
-  const keys = Array.from({ length: entities }, (_, i) => key(i))
-  await store.writeBatch(
-    wide,
-    features,
-    keys.map((k, i) => ({
-      key: k,
-      values: features.map((_, j) => i + j / 64),
-      eventTs: T0,
+/** Subjects, each built in its own process. */
+export const subjects: Record<string, SubjectFactory> = {
+  write: ({ dir, n, raw }): SubjectRunner => {
+    const path = join(dir as string, raw ? 'write-raw.db' : 'write-store.db')
+    const rows: OnlineRow[] = Array.from({ length: n as number }, (_, i) => ({
+      key: key(i),
+      values: [Math.fround((i % 1000) / 1000), Math.fround((i % 997) / 997), BigInt(i)],
+      eventTs: T0 + BigInt(i % 3600) * 1_000_000n,
       createdTs: null,
-    })),
-  )
-  const db = rawDb(path)
-  const select = ['event_ts', ...features.map((f) => quoteIdentifier(columnName(f, 'float64')))]
-  const stmt = db.prepare(
-    `SELECT ${select.join(', ')} FROM ${quoteIdentifier(tableName(PROJECT, wide.name))} WHERE entity_key = ?`,
-  )
-  stmt.setReadBigInts(true)
-  stmt.setReturnArrays(true)
-  const order = Array.from({ length: reads }, (_, i) => keys[(i * 7919) % entities]!)
-  const storeTimes: number[] = []
-  const rawTimes: number[] = []
-  const runStore = async (out: number[] | undefined) => {
-    for (const k of order) {
-      const t0 = performance.now()
-      const [value] = await store.read(wide, [k], features)
-      const dt = performance.now() - t0
-      if (value === undefined) throw new Error('store read found nothing')
-      out?.push(dt)
+    }))
+    let written = 0
+    let store: ReturnType<typeof sqliteOnlineStore> | undefined
+    let db: DatabaseSync | undefined
+    return {
+      async before() {
+        await freshTable(dir as string, path, stats)
+        if (raw) db = rawDb(path)
+        else {
+          store = sqliteOnlineStore({ path })
+          store.configure({ project: PROJECT, repoPath: dir as string, logger: noopLogger })
+          await store.update({ keep: [stats], drop: [], entities: [] })
+        }
+      },
+      async run() {
+        if (!raw) {
+          written = await store!.writeBatch(stats, FEATURES, rows)
+          return
+        }
+        const stmt = db!.prepare(upsertSql(stats, FEATURES))
+        written = 0
+        db!.exec('BEGIN IMMEDIATE')
+        for (const r of rows) {
+          const v = r.values
+          written += Number(
+            stmt.run(r.key, r.eventTs, r.createdTs, v[0] as number, v[1] as number, v[2] as bigint)
+              .changes,
+          )
+        }
+        db!.exec('COMMIT')
+      },
+      async check() {
+        if (written !== rows.length) throw new Error(`wrote ${written} of ${rows.length} rows`)
+        await store?.close()
+        db?.close()
+        store = undefined
+        db = undefined
+        return tableCheck(path)
+      },
     }
-  }
-  const runRaw = async (out: number[] | undefined) => {
-    for (const k of order) {
-      const t0 = performance.now()
-      const value = stmt.get(k)
-      const dt = performance.now() - t0
-      if (value === undefined) throw new Error('raw read found nothing')
-      out?.push(dt)
+  },
+
+  read: async ({ dir, reads, raw }): Promise<SubjectRunner> => {
+    const path = join(dir as string, 'read.db')
+    const store = sqliteOnlineStore({ path })
+    store.configure({ project: PROJECT, repoPath: dir as string, logger: noopLogger })
+    const db = rawDb(path)
+    const select = [
+      'event_ts',
+      ...WIDE_FEATURES.map((f) => quoteIdentifier(columnName(f, 'float64'))),
+    ]
+    const stmt = db.prepare(
+      `SELECT ${select.join(', ')} FROM ${quoteIdentifier(tableName(PROJECT, wide.name))} WHERE entity_key = ?`,
+    )
+    stmt.setReadBigInts(true)
+    stmt.setReturnArrays(true)
+    const order = Array.from({ length: reads as number }, (_, i) => key((i * 7919) % READ_ENTITIES))
+    let d = new Digest()
+    return {
+      async run() {
+        d = new Digest()
+        const samplesMs: number[] = []
+        for (const k of order) {
+          const t0 = performance.now()
+          let row: unknown[] | undefined
+          if (raw) row = stmt.get(k) as unknown as unknown[] | undefined
+          else {
+            const [value] = await store.read(wide, [k], WIDE_FEATURES)
+            row = value && [value.eventTs, ...value.values]
+          }
+          samplesMs.push(performance.now() - t0)
+          d.row(row ?? [null])
+        }
+        return { samplesMs }
+      },
+      check: () => d.result(),
+      async close() {
+        db.close()
+        await store.close()
+      },
     }
-  }
-  await alternate(ctx.runs, runStore, storeTimes, runRaw, rawTimes)
-  db.close()
-  await store.close()
-  const s = [...storeTimes].sort((a, b) => a - b)
-  const r = [...rawTimes].sort((a, b) => a - b)
-  ctx.log(
-    `sqlite-online: read 1 x 50: store p50 ${(percentile(s, 50) * 1000).toFixed(1)} us p99 ${(percentile(s, 99) * 1000).toFixed(1)} us; raw p50 ${(percentile(r, 50) * 1000).toFixed(1)} us p99 ${(percentile(r, 99) * 1000).toFixed(1)} us`,
-  )
-  const rss = peakRssMb()
-  const name = `read 1 entity x 50 features (${reads} reads per run, timesMs per read)`
-  return {
-    store: {
-      case: name,
-      subject: 'SqliteOnlineStore.read',
-      baseline: false,
-      timesMs: storeTimes,
-      peakRssMb: rss,
-      rows: storeTimes.length,
-    },
-    raw: {
-      case: name,
-      subject: 'node:sqlite prepared SELECT',
-      baseline: true,
-      timesMs: rawTimes,
-      peakRssMb: rss,
-      rows: rawTimes.length,
-    },
-  }
+  },
 }
 
 export default {
@@ -219,9 +197,56 @@ export default {
   async run(ctx: BenchContext): Promise<BenchResult[]> {
     const dir = mkdtempSync(join(tmpdir(), 'larder-bench-sqlite-'))
     try {
-      const write = await writeCase(dir, ctx)
-      const read = await readCase(dir, ctx)
-      return [write.store, write.raw, read.store, read.raw]
+      const n = Math.round(1_000_000 * ctx.scale)
+      const write = await compare(ctx, {
+        caseName: `writeBatch ${n} rows x 3 features`,
+        module: import.meta.url,
+        rows: n,
+        extra: rateExtra(n),
+        subjects: [
+          { name: 'SqliteOnlineStore.writeBatch', factory: 'write', args: { dir, n, raw: false } },
+          {
+            name: 'node:sqlite upsert loop (same statement, one transaction)',
+            baseline: true,
+            factory: 'write',
+            args: { dir, n, raw: true },
+          },
+        ],
+      })
+      // The read table, written once (untimed).
+      const path = join(dir, 'read.db')
+      await freshTable(dir, path, wide)
+      const store = sqliteOnlineStore({ path })
+      store.configure({ project: PROJECT, repoPath: dir, logger: noopLogger })
+      await store.writeBatch(
+        wide,
+        WIDE_FEATURES,
+        Array.from({ length: READ_ENTITIES }, (_, i) => ({
+          key: key(i),
+          values: WIDE_FEATURES.map((_, j) => i + j / 64),
+          eventTs: T0,
+          createdTs: null,
+        })),
+      )
+      await store.close()
+      const reads = Math.max(1_000, Math.round(10_000 * ctx.scale))
+      const read = await compare(ctx, {
+        caseName: `read 1 entity x 50 features (${reads} reads per run, timesMs per read)`,
+        module: import.meta.url,
+        rows: reads,
+        unit: 'op',
+        extra: latencyExtra,
+        subjects: [
+          { name: 'SqliteOnlineStore.read', factory: 'read', args: { dir, reads, raw: false } },
+          {
+            name: 'node:sqlite prepared SELECT (arrays, big integers)',
+            baseline: true,
+            factory: 'read',
+            args: { dir, reads, raw: true },
+          },
+        ],
+      })
+      return [...write, ...read]
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
