@@ -8,6 +8,8 @@ emulators.redshift = (a) => import('./redshift/cli.js').then((m) => m.runRedshif
 emulators.bigquery = (a) => import('./bigquery/cli.js').then((m) => m.runBigQueryEmulatorCli(a))
 emulators.snowflake = (a) => import('./snowflake/cli.js').then((m) => m.runSnowflakeEmulatorCli(a))
 emulators.s3 = (a) => import('./s3/cli.js').then((m) => m.runS3EmulatorCli(a))
+emulators['schema-registry'] = (a) =>
+  import('./schema-registry/cli.js').then((m) => m.runSchemaRegistryEmulatorCli(a))
 
 async function main(): Promise<void> {
   const [name, ...rest] = process.argv.slice(2)

@@ -6,4 +6,5 @@ export {
   startRedshiftEmulator,
 } from './redshift/index.js'
 export * from './s3/index.js'
+export * from './schema-registry/index.js'
 export * from './snowflake/index.js'
