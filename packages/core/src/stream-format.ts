@@ -26,6 +26,12 @@ export type EpochUnit = 'seconds' | 'milliseconds' | 'microseconds' | 'nanosecon
 export interface SchemaRegistryRef {
   /** Base URL, e.g. `http://127.0.0.1:8081`. */
   url: string
+  /**
+   * The subject whose latest version describes the records, for apply's check of a view's
+   * features (decoding always uses the schema id in each record).
+   * @default `<topic>-value` (Confluent's TopicNameStrategy)
+   */
+  subject?: string
 }
 
 /** JSON objects, one per record. */

@@ -1,0 +1,354 @@
+/**
+ * Avro binary records (avsc): plain with the writer schema in the definition, or framed for a
+ * Confluent Schema Registry (magic byte 0, 4-byte big-endian schema id, Avro binary).
+ */
+import {
+  type AvroFormatSpec,
+  type DecodedRow,
+  type FormatContext,
+  type FormatField,
+  type FormatSchema,
+  LarderError,
+  recordError,
+  type SchemaRegistryRuntimeOptions,
+  StreamDecoderBase,
+  type StreamFormat,
+  type ValueTypeName,
+} from '@larder/core'
+import avro from 'avsc'
+import { readConfluentHeader } from './confluent-wire.js'
+import {
+  resolveReferences,
+  type SchemaRegistryClient,
+  SchemaRegistryClients,
+} from './schema-registry.js'
+import { floorDiv } from './timestamps.js'
+
+const COMPONENT = 'avro'
+
+/** Avro `long` as `bigint`, so that int64 values are exact. */
+const BIGINT_LONG = avro.types.LongType.__with({
+  fromBuffer: (buf: Buffer) => buf.readBigInt64LE(),
+  toBuffer: (n: bigint) => {
+    const buf = Buffer.alloc(8)
+    buf.writeBigInt64LE(BigInt(n))
+    return buf
+  },
+  fromJSON: (v: unknown) => BigInt(v as string | number),
+  toJSON: (n: bigint) => Number(n),
+  isValid: (n: unknown) => typeof n === 'bigint',
+  compare: (a: bigint, b: bigint) => (a === b ? 0 : a < b ? -1 : 1),
+})
+
+/** A logical type whose values become epoch microseconds (bigint), as core's write path takes. */
+function timestampType(toMicros: (v: bigint | number) => bigint, larderType: ValueTypeName) {
+  return class extends avro.types.LogicalType {
+    readonly larderType = larderType
+    protected override _fromValue(val: bigint | number): bigint {
+      return toMicros(val)
+    }
+    protected override _toValue(val: bigint): unknown {
+      return val
+    }
+    protected override _resolve(type: avro.Type): unknown {
+      return avro.Type.isType(type, 'long') ? this._fromValue.bind(this) : undefined
+    }
+  }
+}
+
+const MICROS_PER_DAY = 86_400_000_000n
+
+/** Avro logical types Larder reads; others decode as their underlying type. */
+const LOGICAL_TYPES = {
+  'timestamp-millis': timestampType((v) => BigInt(v) * 1000n, 'timestamp'),
+  'timestamp-micros': timestampType((v) => BigInt(v), 'timestamp'),
+  'timestamp-nanos': timestampType((v) => floorDiv(BigInt(v), 1000n), 'timestamp'),
+  'local-timestamp-millis': timestampType((v) => BigInt(v) * 1000n, 'timestamp'),
+  'local-timestamp-micros': timestampType((v) => BigInt(v), 'timestamp'),
+  'local-timestamp-nanos': timestampType((v) => floorDiv(BigInt(v), 1000n), 'timestamp'),
+  date: timestampType((v) => BigInt(v) * MICROS_PER_DAY, 'timestamp'),
+}
+
+/** avsc options for one schema (a fresh registry each time: avsc adds named types to it). */
+function typeOptions(registry: Record<string, avro.Type> = { long: BIGINT_LONG }) {
+  return {
+    registry,
+    logicalTypes: LOGICAL_TYPES as never,
+    wrapUnions: 'auto' as const,
+  }
+}
+
+function compile(schema: unknown, what: string): avro.Type {
+  try {
+    return avro.Type.forSchema(schema as avro.Schema, typeOptions())
+  } catch (err) {
+    throw new LarderError(
+      'INVALID_DEFINITION',
+      `${what} is not a valid Avro schema: ${(err as Error).message}`,
+      {
+        component: COMPONENT,
+        cause: err,
+      },
+    )
+  }
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes)
+    ? bytes
+    : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+}
+
+/** Decodes Avro binary that must fill `bytes` exactly. */
+function decodeWith(type: avro.Type, bytes: Buffer, what: string): DecodedRow {
+  let value: unknown
+  try {
+    const result = type.decode(bytes, 0)
+    if (result.offset < 0) {
+      throw new Error(`truncated: ${bytes.length} byte(s) do not hold a whole record`)
+    }
+    if (result.offset !== bytes.length) {
+      throw new Error(`${bytes.length - result.offset} byte(s) left after the record`)
+    }
+    value = result.value
+  } catch (err) {
+    throw recordError(COMPONENT, `record does not match ${what}: ${(err as Error).message}`, err)
+  }
+  if (
+    value === null ||
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    Buffer.isBuffer(value)
+  ) {
+    throw recordError(COMPONENT, `${what} is not a record schema: records must decode to objects`)
+  }
+  // A plain object rather than avsc's record class, like the other formats' rows.
+  return { ...(value as DecodedRow) }
+}
+
+/** The Larder value type of an Avro type (null-unions stripped), or undefined. */
+function larderTypeOf(type: avro.Type): {
+  type: ValueTypeName | undefined
+  nullable: boolean
+  sourceType: string
+} {
+  let t = type
+  let nullable = false
+  if (t instanceof avro.types.UnwrappedUnionType || t instanceof avro.types.WrappedUnionType) {
+    const all = (t as unknown as { types: avro.Type[] }).types
+    const branches = all.filter((b) => !(b instanceof avro.types.NullType))
+    nullable = branches.length < all.length
+    if (branches.length !== 1) return { type: undefined, nullable, sourceType: 'union' }
+    t = branches[0] as avro.Type
+  }
+  const logical = (t as { larderType?: ValueTypeName }).larderType
+  // Longs are avsc's `abstract:long` here (the bigint long type).
+  const sourceType = t.typeName === 'abstract:long' ? 'long' : t.typeName
+  if (logical) return { type: logical, nullable, sourceType }
+  if (t instanceof avro.types.ArrayType) {
+    const inner = larderTypeOf(t.itemsType)
+    const element = inner.type
+    return {
+      type:
+        element && !element.startsWith('array<')
+          ? (`array<${element}>` as ValueTypeName)
+          : undefined,
+      nullable,
+      sourceType: `array<${inner.sourceType}>`,
+    }
+  }
+  const byName: Record<string, ValueTypeName> = {
+    boolean: 'bool',
+    int: 'int32',
+    long: 'int64',
+    float: 'float32',
+    double: 'float64',
+    string: 'string',
+    bytes: 'bytes',
+    fixed: 'bytes',
+    enum: 'string',
+  }
+  // Logical types avsc does not know (uuid, decimal, time-*) decode as their underlying type.
+  const base = t instanceof avro.types.LogicalType ? t.underlyingType.typeName : sourceType
+  const logicalName = t.schema() as { logicalType?: string } | string
+  const isDecimal = typeof logicalName === 'object' && logicalName?.logicalType === 'decimal'
+  return { type: isDecimal ? undefined : byName[base], nullable, sourceType }
+}
+
+/** The top-level fields of a record type. */
+function describeType(type: avro.Type): FormatSchema {
+  if (!(type instanceof avro.types.RecordType)) return { fields: [] }
+  const fields: FormatField[] = type.fields.map((f) => {
+    const t = larderTypeOf(f.type)
+    return { name: f.name, type: t.type, nullable: t.nullable, sourceType: t.sourceType }
+  })
+  return { fields }
+}
+
+class InlineAvroDecoder extends StreamDecoderBase {
+  constructor(
+    readonly type: avro.Type,
+    readonly what: string,
+  ) {
+    super()
+  }
+  async decode(value: Uint8Array): Promise<DecodedRow> {
+    return decodeWith(this.type, toBuffer(value), this.what)
+  }
+}
+
+class RegistryAvroDecoder extends StreamDecoderBase {
+  constructor(
+    readonly client: SchemaRegistryClient,
+    readonly types: (client: SchemaRegistryClient, id: number) => Promise<avro.Type>,
+  ) {
+    super()
+  }
+  async decode(value: Uint8Array): Promise<DecodedRow> {
+    const { schemaId, offset } = readConfluentHeader(value, COMPONENT)
+    const type = await this.types(this.client, schemaId)
+    return decodeWith(type, toBuffer(value).subarray(offset), `schema id ${schemaId}`)
+  }
+}
+
+/** Compiles registry schemas once per client and id (references included). */
+function registryTypes(): (client: SchemaRegistryClient, id: number) => Promise<avro.Type> {
+  const byClient = new WeakMap<SchemaRegistryClient, Map<number, Promise<avro.Type>>>()
+  return (client, id) => {
+    let types = byClient.get(client)
+    if (!types) {
+      types = new Map()
+      byClient.set(client, types)
+    }
+    let pending = types.get(id)
+    if (!pending) {
+      pending = (async () => {
+        const registered = await client.getSchemaById(id)
+        if (registered.schemaType !== 'AVRO') {
+          throw recordError(
+            COMPONENT,
+            `schema id ${id} is a ${registered.schemaType} schema, but this source's format is Avro`,
+          )
+        }
+        const registry: Record<string, avro.Type> = { long: BIGINT_LONG }
+        try {
+          for (const { schema } of await resolveReferences(client, registered.references)) {
+            avro.Type.forSchema(JSON.parse(schema.schema), typeOptions(registry))
+          }
+          return avro.Type.forSchema(JSON.parse(registered.schema), typeOptions(registry))
+        } catch (err) {
+          if (err instanceof LarderError) throw err
+          throw recordError(
+            COMPONENT,
+            `schema id ${id} in the Schema Registry is not a valid Avro schema: ${(err as Error).message}`,
+            err,
+          )
+        }
+      })()
+      types.set(id, pending)
+      const cache = types
+      pending.catch(() => cache.delete(id))
+    }
+    return pending
+  }
+}
+
+/** Options of {@link avroFormat}: an inline writer schema, or a Schema Registry. */
+export type AvroFormatOptions =
+  | {
+      /** The writer schema (Avro JSON, as an object or its text): records are plain Avro binary. */
+      schema: unknown
+      schemaRegistry?: undefined
+    }
+  | {
+      schema?: undefined
+      /**
+       * Records are framed for a Confluent Schema Registry at `url`. `auth` here is used by
+       * this process only and never stored; prefer passing it at run time (the app's streams
+       * config), so secrets stay out of definition files.
+       */
+      schemaRegistry: { url: string; subject?: string } & SchemaRegistryRuntimeOptions
+    }
+
+/**
+ * Avro records. With `schema`, each record value is plain Avro binary written with that
+ * schema. With `schemaRegistry`, each is framed for a Confluent Schema Registry: magic byte 0,
+ * the schema id (4 bytes, big-endian), then Avro binary; each schema is fetched once per id
+ * and cached. Fields keep their names; `long` is a bigint; `timestamp-millis`,
+ * `timestamp-micros` (and `-nanos`, `local-*`, `date`) become bigint epoch microseconds.
+ *
+ * @example
+ * avroFormat({ schema: { type: 'record', name: 'Trip', fields: [
+ *   { name: 'driver_id', type: 'long' },
+ *   { name: 'event_timestamp', type: { type: 'long', logicalType: 'timestamp-micros' } },
+ * ] } })
+ * avroFormat({ schemaRegistry: { url: 'http://127.0.0.1:8081' } })
+ */
+export function avroFormat(options: AvroFormatOptions): StreamFormat<AvroFormatSpec> {
+  if (!options || typeof options !== 'object') {
+    throw new LarderError(
+      'INVALID_DEFINITION',
+      'avroFormat needs { schema } or { schemaRegistry: { url } }',
+      {
+        component: COMPONENT,
+      },
+    )
+  }
+  const { schema, schemaRegistry } = options
+  if ((schema === undefined) === (schemaRegistry === undefined)) {
+    throw new LarderError(
+      'INVALID_DEFINITION',
+      'avroFormat takes exactly one of { schema } (plain Avro) or { schemaRegistry: { url } } (framed)',
+      { component: COMPONENT },
+    )
+  }
+  if (schema !== undefined) {
+    let parsed = schema
+    if (typeof schema === 'string') {
+      try {
+        parsed = JSON.parse(schema)
+      } catch {
+        parsed = schema // a primitive type name such as "string"; avsc reports what is wrong
+      }
+    }
+    const type = compile(parsed, 'avroFormat: schema')
+    const spec: AvroFormatSpec = { kind: 'avro', schema: parsed }
+    const what = type.name ? `Avro schema ${type.name}` : 'the Avro schema'
+    return {
+      spec,
+      createDecoder: () => new InlineAvroDecoder(type, what),
+      describe: async () => describeType(type),
+    }
+  }
+  const { url, subject, auth, headers, timeoutMs } = schemaRegistry as NonNullable<
+    typeof schemaRegistry
+  >
+  const defined: SchemaRegistryRuntimeOptions = {
+    ...(auth ? { auth } : {}),
+    ...(headers ? { headers } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  }
+  const clients = new SchemaRegistryClients()
+  const ref = { url, ...(subject !== undefined ? { subject } : {}) }
+  clients.get(ref, defined) // checks the URL now, at definition time
+  const types = registryTypes()
+  const clientFor = (context: FormatContext) =>
+    clients.get(ref, { ...defined, ...context.schemaRegistry })
+  return {
+    spec: { kind: 'avro', schemaRegistry: ref },
+    createDecoder: (context: FormatContext = {}) =>
+      new RegistryAvroDecoder(clientFor(context), types),
+    describe: async (context: FormatContext = {}) => {
+      const name = subject ?? (context.stream ? `${context.stream}-value` : undefined)
+      if (!name) return undefined
+      const client = clientFor(context)
+      const latest = await client.getSubjectVersion(name, 'latest').catch((err: unknown) => {
+        if (err instanceof LarderError && err.code === 'NOT_FOUND') return undefined
+        throw err
+      })
+      if (!latest) return undefined
+      if (latest.id !== undefined) return describeType(await types(client, latest.id))
+      return describeType(compile(JSON.parse(latest.schema), `subject '${name}'`))
+    },
+  }
+}
