@@ -1,44 +1,12 @@
 /**
- * Module resolution for feature repos anywhere on disk: `@larder/*` imports in repo files
- * resolve to the packages this CLI ships with (so a repo needs no install of its own, and
- * repo and CLI share one `@larder/core`), and extensionless relative imports (`./features`)
- * find their `.ts` file.
+ * Module resolution for feature repos anywhere on disk (see `installRepoResolution` in
+ * @larder/core): a repo's imports resolve from the repo's own dependencies first, then from
+ * the project this CLI is installed in (inside the monorepo: the workspace packages the CLI
+ * has as dev dependencies), so `@larder/*` backends come from the user's project.
  */
-import { registerHooks } from 'node:module'
+import { installRepoResolution as installCoreResolution } from '@larder/core'
 
-let installed = false
-
-/** Installs the hooks once per process. */
+/** Installs the hooks once per process, with this CLI's location as a resolution base. */
 export function installRepoResolution(): void {
-  if (installed) return
-  installed = true
-  const self = import.meta.url
-  registerHooks({
-    resolve(specifier, context, nextResolve) {
-      if (specifier.startsWith('@larder/')) {
-        try {
-          return nextResolve(specifier, { ...context, parentURL: self })
-        } catch {
-          return nextResolve(specifier, context)
-        }
-      }
-      try {
-        return nextResolve(specifier, context)
-      } catch (err) {
-        if (
-          (specifier.startsWith('./') || specifier.startsWith('../')) &&
-          !/\.[cm]?[jt]s$/.test(specifier)
-        ) {
-          for (const suffix of ['.ts', '/index.ts']) {
-            try {
-              return nextResolve(specifier + suffix, context)
-            } catch {
-              // try the next form
-            }
-          }
-        }
-        throw err
-      }
-    },
-  })
+  installCoreResolution({ from: [import.meta.url] })
 }

@@ -13,7 +13,7 @@ import { installRepoResolution } from './hooks.js'
 
 installRepoResolution()
 const { FeatureStore } = await import('@larder/core')
-const { initRepo } = await import('./commands/init.js')
+const { initRepo, larderCommand } = await import('./commands/init.js')
 const { errorLine, table } = await import('./output.js')
 const { ProgressPrinter } = await import('./progress.js')
 
@@ -182,7 +182,7 @@ async function main(): Promise<void> {
     out(
       `\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s.${keep ? ` Repos kept in ${root}` : ''}`,
     )
-    out('Next: pnpm larder init my_repo, then edit my_repo/features.ts (see README.md).')
+    out(`Next: ${larderCommand()} init my_repo, then edit my_repo/features.ts (see README.md).`)
   } finally {
     if (!keep) await rm(root, { recursive: true, force: true })
   }

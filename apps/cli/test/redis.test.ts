@@ -1,4 +1,4 @@
-// The quickstart repo runs on Redis by changing one line of its config.
+// The quickstart repo runs on Redis by changing the two lines its config's comment names.
 import { spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -11,7 +11,7 @@ const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
 const redis = await findRedis()
 
 describe.skipIf(!redis.available)('the quickstart repo on Redis', () => {
-  test('one changed line: apply, materialize and online reads go to Redis', () => {
+  test('two changed lines: apply, materialize and online reads go to Redis', () => {
     const url = redis.available ? redis.url : ''
     const repo = join(mkdtempSync(join(tmpdir(), 'larder-redis-')), 'repo')
     const run = (args: string[]) =>
@@ -24,10 +24,14 @@ describe.skipIf(!redis.available)('the quickstart repo on Redis', () => {
     expect(at).toBeGreaterThan(0)
     // A project of its own, so runs on a shared Redis never collide.
     const project = `qs_${Date.now().toString(36)}`
+    const importAt = lines.indexOf("import { sqliteOnlineStore } from '@larder/sqlite'")
+    expect(importAt).toBeGreaterThan(0)
+    // The two lines the config's comment names: the import, and the onlineStore line.
+    lines[importAt] = "import { redisOnlineStore } from '@larder/redis'"
     lines[at] = `  onlineStore: redisOnlineStore({ url: '${url}' }),`
     const changed = lines.join('\n').replace("project: 'quickstart'", `project: '${project}'`)
     writeFileSync(configPath, changed)
-    expect(changed.split('\n').filter((l, i) => l !== config.split('\n')[i])).toHaveLength(2) // the line, and the project name
+    expect(changed.split('\n').filter((l, i) => l !== config.split('\n')[i])).toHaveLength(3) // two lines, and the project name
     try {
       expect(run(['-c', repo, 'apply']).status).toBe(0)
       const mat = run(['-c', repo, 'materialize-incremental', 'now'])

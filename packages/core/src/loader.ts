@@ -12,6 +12,7 @@ import { type LarderConfig, validateConfig } from './config.js'
 import { type AnyDefinition, isDefinition } from './definitions.js'
 import { LarderError } from './errors.js'
 import type { Located } from './repo.js'
+import { installRepoResolution, packageName } from './runtime.js'
 
 /** The config file name. */
 export const CONFIG_FILE = 'larder.config.ts'
@@ -81,6 +82,13 @@ export async function listDefinitionFiles(repoPath: string): Promise<string[]> {
   return out
 }
 
+/** The package a failed import could not find, when that is why it failed. */
+function missingPackage(err: unknown): string | undefined {
+  if ((err as NodeJS.ErrnoException | undefined)?.code !== 'ERR_MODULE_NOT_FOUND') return undefined
+  const m = /Cannot find package '([^']+)'/.exec((err as Error).message)
+  return m?.[1] ? packageName(m[1]) : undefined
+}
+
 async function importFile(repoPath: string, rel: string): Promise<Record<string, unknown>> {
   try {
     return (await import(pathToFileURL(join(repoPath, rel)).href)) as Record<string, unknown>
@@ -90,6 +98,14 @@ async function importFile(repoPath: string, rel: string): Promise<Record<string,
         component: 'loader',
         cause: err,
         ...(err.hint ? { hint: err.hint } : {}),
+      })
+    }
+    const missing = missingPackage(err)
+    if (missing) {
+      throw new LarderError('INVALID_CONFIG', `${rel} imports ${missing}, which is not installed`, {
+        component: 'loader',
+        cause: err,
+        hint: `run \`npm install ${missing}\` in the repo's project (${repoPath})`,
       })
     }
     const message = err instanceof Error ? err.message.split('\n')[0] : String(err)
@@ -107,6 +123,7 @@ async function importFile(repoPath: string, rel: string): Promise<Record<string,
  */
 export async function loadRepo(repoPath: string): Promise<LoadedRepo> {
   const abs = resolve(repoPath)
+  installRepoResolution()
   if (!existsSync(abs)) {
     throw new LarderError('INVALID_CONFIG', `repo folder ${abs} does not exist`, {
       component: 'loader',

@@ -2,9 +2,9 @@
  * `larder get-historical-features`: builds a training set with a point-in-time join and writes
  * it to a Parquet or CSV file.
  */
-import { writeTableFile } from '@larder/file'
 import type { Command } from 'commander'
 import type { CommandContext } from '../context.js'
+import { importOptional } from '../optional.js'
 import { splitList } from '../options.js'
 
 /** Adds `get-historical-features` to `program`. */
@@ -35,6 +35,11 @@ export function registerGetHistoricalFeatures(program: Command, ctx: CommandCont
           })
           const result = await job.toArrow()
           const output = ctx.abs(opts.output)
+          const { writeTableFile } = await importOptional(
+            () => import('@larder/file'),
+            '@larder/file',
+            'writing --output files',
+          )
           await writeTableFile(result, output)
           ctx.io.out(
             `Wrote ${result.numRows.toLocaleString('en-US')} rows x ${result.numCols} columns to ${output}`,

@@ -3,8 +3,8 @@
  * data, its timestamps moved so that the latest row is from the current hour.
  */
 import { existsSync } from 'node:fs'
-import { cp, mkdir, readdir, rm } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { cp, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { basename, join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { LarderError } from '@larder/core'
@@ -42,7 +42,67 @@ export async function initRepo(dir: string, options: InitOptions = {}): Promise<
     join(target, 'data', 'driver_stats.parquet'),
     options.now,
   )
+  await writeProjectFiles(target)
   return target
+}
+
+/** The packages a repo made by `larder init` imports (its config and definitions). */
+export const REPO_PACKAGES = ['@larder/core', '@larder/file', '@larder/sqlite'] as const
+
+/**
+ * The repo's `package.json` (`"type": "module"`, the packages it uses, the CLI) and a
+ * `tsconfig.json` for type-checking its definitions, so that after `npm install` the repo is
+ * a project of its own. Files that exist already are left as they are.
+ */
+async function writeProjectFiles(target: string): Promise<void> {
+  const cli = JSON.parse(
+    await readFile(new URL('../../package.json', import.meta.url), 'utf8'),
+  ) as { version: string }
+  const range = `^${cli.version}`
+  const name =
+    basename(target)
+      .toLowerCase()
+      .replace(/[^a-z0-9._-]+/g, '-')
+      .replace(/^[._-]+/, '') || 'feature-repo'
+  const pkg = {
+    name,
+    private: true,
+    type: 'module',
+    description: 'A Larder feature repo',
+    engines: { node: '>=24' },
+    dependencies: Object.fromEntries(REPO_PACKAGES.map((p) => [p, range])),
+    devDependencies: { larder: range },
+  }
+  const tsconfig = {
+    compilerOptions: {
+      target: 'es2024',
+      module: 'nodenext',
+      moduleResolution: 'nodenext',
+      strict: true,
+      noEmit: true,
+      skipLibCheck: true,
+      verbatimModuleSyntax: true,
+      erasableSyntaxOnly: true,
+      allowImportingTsExtensions: true,
+    },
+    include: ['**/*.ts'],
+    exclude: ['node_modules', 'data'],
+  }
+  for (const [file, content] of [
+    ['package.json', pkg],
+    ['tsconfig.json', tsconfig],
+  ] as const) {
+    const path = join(target, file)
+    if (!existsSync(path)) await writeFile(path, `${JSON.stringify(content, null, 2)}\n`)
+  }
+}
+
+/**
+ * How the user runs this CLI: `npx larder` when it is installed from npm, `pnpm exec larder`
+ * inside the Larder monorepo (where the root has the workspace's `larder` bin).
+ */
+export function larderCommand(): string {
+  return import.meta.url.includes('/node_modules/') ? 'npx larder' : 'pnpm exec larder'
 }
 
 async function shiftDriverData(from: string, to: string, now = new Date()): Promise<void> {
@@ -76,6 +136,9 @@ export function registerInit(program: Command, ctx: CommandContext): void {
     .action(async (dir: string, opts: { force?: boolean }) => {
       const target = await initRepo(resolve(ctx.cwd(), dir), { force: !!opts.force })
       ctx.io.out(`Created a feature repo in ${target}`)
-      ctx.io.out(`Next: larder -c ${dir} apply`)
+      ctx.io.out(`Next: ${larderCommand()} -c ${dir} apply`)
+      ctx.io.out(
+        `Its package.json lists the packages it uses: \`npm install\` in ${dir} makes it a project of its own.`,
+      )
     })
 }

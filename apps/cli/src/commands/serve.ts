@@ -3,6 +3,7 @@ import { resolve } from 'node:path'
 import { FeatureStore, LarderError } from '@larder/core'
 import type { Command } from 'commander'
 import type { CommandContext } from '../context.js'
+import { importOptional } from '../optional.js'
 
 /** Adds `serve` to `program`. */
 export function registerServe(program: Command, ctx: CommandContext): void {
@@ -46,7 +47,11 @@ export function registerServe(program: Command, ctx: CommandContext): void {
         }
         if (!!opts.key !== !!opts.cert)
           throw new LarderError('INVALID_INPUT', '--key and --cert go together (both PEM files)')
-        const { startFeatureServer } = await import('@larder/server')
+        const { startFeatureServer } = await importOptional(
+          () => import('@larder/server'),
+          '@larder/server',
+          'larder serve',
+        )
         const store = await FeatureStore.open(ctx.repoDir())
         // Runs until SIGTERM/SIGINT: the server drains in-flight requests and closes the store.
         await new Promise<void>((resolveShutdown, rejectStart) => {
