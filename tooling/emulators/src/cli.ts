@@ -7,7 +7,20 @@ emulators.kafka = (a) => import('./kafka/cli.js').then((m) => m.runKafkaEmulator
 emulators.redshift = (a) => import('./redshift/cli.js').then((m) => m.runRedshiftEmulatorCli(a))
 emulators.bigquery = (a) => import('./bigquery/cli.js').then((m) => m.runBigQueryEmulatorCli(a))
 emulators.snowflake = (a) => import('./snowflake/cli.js').then((m) => m.runSnowflakeEmulatorCli(a))
-emulators.s3 = (a) => import('./s3/cli.js').then((m) => m.runS3EmulatorCli(a))
+emulators.s3 = async (a) => {
+  const [{ runBucketsEmulatorCli }, { startS3Emulator }] = await Promise.all([
+    import('./buckets-cli.js'),
+    import('./s3/index.js'),
+  ])
+  await runBucketsEmulatorCli(a, startS3Emulator)
+}
+emulators.gcs = async (a) => {
+  const [{ runBucketsEmulatorCli }, { startGcsEmulator }] = await Promise.all([
+    import('./buckets-cli.js'),
+    import('./gcs/index.js'),
+  ])
+  await runBucketsEmulatorCli(a, startGcsEmulator)
+}
 emulators['schema-registry'] = (a) =>
   import('./schema-registry/cli.js').then((m) => m.runSchemaRegistryEmulatorCli(a))
 

@@ -1,4 +1,5 @@
 export * from './bigquery/index.js'
+export * from './gcs/index.js'
 export * from './kafka/index.js'
 export {
   type RedshiftEmulator,
