@@ -9,6 +9,7 @@ import type { AnyDefinition } from './definitions.js'
 import { diffRegistry, formatDiff, type RegistryDiff } from './diff.js'
 import { type EpochMicros, parseTime } from './duration.js'
 import { isLarderError, LarderError } from './errors.js'
+import { checkStreamFormats } from './format-check.js'
 import {
   getHistoricalFeatures,
   type HistoricalFeaturesRequest,
@@ -178,6 +179,13 @@ export class FeatureStore {
           this.config.offlineStore,
         ),
       }
+      // Stream views: the record format's schema, when known, covers what the view reads.
+      const registry = this.config.streams?.schemaRegistry
+      await checkStreamFormats(declared.streamFeatureViews, {
+        entities,
+        runtimes: declared.streamRuntimes,
+        context: { baseDir: this.repoPath, ...(registry ? { schemaRegistry: registry } : {}) },
+      })
       // Inferred schemas are known only now: re-check references to their features.
       validateReferences(declared)
     }
