@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import type { EntityTable } from '@larder/core'
 import { offlineStoreConformance } from '@larder/testing'
 import type * as arrow from 'apache-arrow'
 import { afterAll } from 'vitest'
@@ -20,6 +21,12 @@ async function writeParquet(path: string, table: arrow.Table): Promise<void> {
   }
 }
 
+async function parquetEntities(table: arrow.Table, ctx: { dir: string }): Promise<EntityTable> {
+  const path = join(ctx.dir, 'entities.parquet')
+  await writeParquet(path, table)
+  return { kind: 'file', path, format: 'parquet' }
+}
+
 offlineStoreConformance({
   name: 'file (Parquet sources, Arrow entity tables)',
   createStore: () => new FileOfflineStore({ threads: 2 }),
@@ -28,6 +35,8 @@ offlineStoreConformance({
     await writeParquet(path, table)
     return fileSource({ ...fields, path, timestampField: fields.timestampField ?? '' })
   },
+  // The store declares fileEntityTable: the hand-checked cases also run on Parquet entity files.
+  entityTables: { file: parquetEntities },
   // 1000 randomized cases take minutes on a loaded 2-core machine.
   timeoutMs: 900_000,
 })
@@ -40,11 +49,8 @@ offlineStoreConformance({
     await writeParquet(path, table)
     return fileSource({ ...fields, path, timestampField: fields.timestampField ?? '' })
   },
-  entityTable: async (table, ctx) => {
-    const path = join(ctx.dir, 'entities.parquet')
-    await writeParquet(path, table)
-    return { kind: 'file', path, format: 'parquet' }
-  },
+  entityTable: parquetEntities,
+  entityTables: { file: parquetEntities },
   capabilities: { pull: false },
   propertyRuns: 200,
   timeoutMs: 900_000,

@@ -32,6 +32,20 @@ describe.skipIf(!found.available)('PostgreSQL offline store', () => {
       await loader.createTable(`${schema}.${name}`, table)
       return { kind: 'postgres', table: [schema, name], ...fields }
     },
+    // Entity tables as SQL and as table names: the rows go to a table of the schema first.
+    entityTables: {
+      sql: async (table, ctx) => {
+        await loader.createTable(`${schema}.${ctx.caseId}_entities`, table)
+        return {
+          kind: 'sql',
+          sql: `SELECT * FROM ${quoteAnsiIdentifier(schema)}.${quoteAnsiIdentifier(`${ctx.caseId}_entities`)}`,
+        }
+      },
+      table: async (table, ctx) => {
+        await loader.createTable(`${schema}.${ctx.caseId}_entities`, table)
+        return { kind: 'table', table: [schema, `${ctx.caseId}_entities`] }
+      },
+    },
     propertyRuns: 200,
   })
 })

@@ -42,8 +42,10 @@ import * as arrow from 'apache-arrow'
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import {
+  at,
   type CaseView,
   creditScoringCase,
+  driver,
   type HistoricalCase,
   historicalCases,
   type PullCase,
@@ -56,7 +58,15 @@ import {
   randomCaseArbitrary,
   toHistoricalCase,
 } from './random.js'
-import { describeTable, rowsDifference, tableCells, tableDifference } from './table.js'
+import {
+  describeTable,
+  literalTable,
+  rowsDifference,
+  tableCells,
+  tableDifference,
+} from './table.js'
+
+const TS = 'timestamp' as const
 
 /** What `loadSource` and `entityTable` get besides the data. */
 export interface LoadContext {
@@ -95,6 +105,17 @@ export interface OfflineStoreConformanceOptions {
   ) => Promise<SourceSpec> | SourceSpec
   /** How the entity table reaches the store. @default `{ kind: 'arrow', table }` */
   entityTable?: (table: arrow.Table, ctx: LoadContext) => Promise<EntityTable> | EntityTable
+  /**
+   * How to give the entity table in the other forms the store declares in its
+   * `capabilities` (`fileEntityTable`, `sqlEntityTable`, `tableEntityTable`): the suite runs
+   * the hand-checked cases once per declared form, and fails when a declared form has no
+   * adapter here. `sql` returns a query over the rows (e.g. over a table it created).
+   */
+  entityTables?: {
+    file?: (table: arrow.Table, ctx: LoadContext) => Promise<EntityTable> | EntityTable
+    sql?: (table: arrow.Table, ctx: LoadContext) => Promise<EntityTable> | EntityTable
+    table?: (table: arrow.Table, ctx: LoadContext) => Promise<EntityTable> | EntityTable
+  }
   capabilities?: OfflineConformanceCapabilities
   /**
    * Randomized cases; `LARDER_PROPERTY_RUNS` overrides it, `LARDER_PROPERTY_SEED` sets the seed.
@@ -282,6 +303,120 @@ async function runPull(
   return collect(c.method === 'pullLatest' ? store.pullLatest(request) : store.pullAll(request))
 }
 
+/** An offline write case: a source, a batch to write, the retrieval that must see it. */
+interface OfflineWriteCase {
+  name: string
+  /** The rows written (larder names), or a batch that must fail. */
+  batch: arrow.Table
+  fails: boolean
+  /** Retrieval before and after: the expected `trips` per entity row. */
+  before: unknown[][]
+  after: unknown[][]
+}
+
+/** The offline-write cases (SEMANTICS.md, "Push and direct writes"). */
+export function offlineWriteCases(): OfflineWriteCase[] {
+  const before = [
+    [1n, at(15), 10n],
+    [1n, at(25), 21n],
+    [3n, at(25), null],
+  ]
+  return [
+    {
+      name: 'rows written offline are seen by the next historical retrieval',
+      batch: literalTable({
+        driver_id: ['int64', [1, 3]],
+        event_timestamp: [TS, [at(24), at(22)]],
+        created: [TS, [at(24), at(22)]],
+        trips: ['int64', [24, 322]],
+        rate: ['float64', [0.24, 3.22]],
+      }),
+      fails: false,
+      before,
+      after: [
+        [1n, at(15), 10n],
+        [1n, at(25), 24n],
+        [3n, at(25), 322n],
+      ],
+    },
+    {
+      name: 'a write that fails leaves nothing behind',
+      // The last row's trips cannot be stored in the source's int64 column.
+      batch: literalTable({
+        driver_id: ['int64', [1, 3]],
+        event_timestamp: [TS, [at(24), at(22)]],
+        created: [TS, [at(24), at(22)]],
+        trips: ['string', ['24', 'not a number']],
+        rate: ['float64', [0.24, 3.22]],
+      }),
+      fails: true,
+      before,
+      after: before,
+    },
+  ]
+}
+
+async function runOfflineWriteCase(
+  store: OfflineStore,
+  options: OfflineStoreConformanceOptions,
+  c: OfflineWriteCase,
+  ctx: LoadContext,
+): Promise<void> {
+  const view: CaseView = {
+    name: 'driver_stats',
+    entities: ['driver'],
+    features: [
+      { name: 'trips', valueType: 'int64' },
+      { name: 'rate', valueType: 'float64' },
+    ],
+    timestampField: 'event_timestamp',
+    createdTimestampColumn: 'created',
+    table: literalTable({
+      driver_id: ['int64', [1, 1, 1]],
+      event_timestamp: [TS, [at(10), at(20), at(20)]],
+      created: [TS, [at(0), at(2), at(1)]],
+      trips: ['int64', [10, 21, 20]],
+      rate: ['float64', [0.1, 0.21, 0.2]],
+    }),
+  }
+  const name = `${ctx.caseId}_${view.name}`
+  const source = await options.loadSource(name, view.table, sourceFields(name, view), ctx)
+  const views = viewSpecs([view], [source])
+  const entityTable = literalTable({
+    driver_id: ['int64', [1, 1, 3]],
+    event_timestamp: [TS, [at(15), at(25), at(25)]],
+  })
+  const historical: HistoricalCase = {
+    name: c.name,
+    rule: 'offline writes',
+    entities: [driver],
+    views: [view],
+    entityTable,
+    features: ['driver_stats:trips'],
+  }
+  const retrieve = async () => {
+    const entity = options.entityTable
+      ? await options.entityTable(entityTable, ctx)
+      : ({ kind: 'arrow', table: entityTable } as const)
+    const job = await store.getHistoricalFeatures(entity, planFor(historical, views))
+    return tableCells(await job.toArrow())
+  }
+  expect(await retrieve()).toEqual(c.before)
+  const write = store.writeBatch?.(source, c.batch) as Promise<void>
+  if (c.fails) {
+    const err = await write.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(isLarderError(err), `the write must fail with a LarderError, got ${String(err)}`).toBe(
+      true,
+    )
+  } else {
+    await write
+  }
+  expect(await retrieve()).toEqual(c.after)
+}
+
 let suiteCounter = 0
 
 /**
@@ -324,6 +459,61 @@ export function offlineStoreConformance(options: OfflineStoreConformanceOptions)
             const got = await runOnStore(store, options, c, nextContext())
             const reason = checkOutcome(c, got, await runReference(c))
             expect(reason, `${c.rule}\n${reason ?? ''}`).toBeUndefined()
+          },
+          timeout,
+        )
+      }
+    })
+
+    describe('entity tables in the forms the store declares (store.capabilities)', () => {
+      const forms = [
+        ['file', 'fileEntityTable'],
+        ['sql', 'sqlEntityTable'],
+        ['table', 'tableEntityTable'],
+      ] as const
+      for (const [form, capability] of forms) {
+        test(
+          `${form} entity tables (${capability})`,
+          async (t) => {
+            if (store.capabilities[capability] !== true) {
+              t.skip(`the store does not declare ${capability}`)
+              return
+            }
+            const adapter = options.entityTables?.[form]
+            expect(
+              adapter,
+              `the store declares ${capability}: give entityTables.${form} to offlineStoreConformance`,
+            ).toBeDefined()
+            for (const c of historicalCases()) {
+              if (skip.has(c.name)) continue
+              const got = await runOnStore(
+                store,
+                { ...options, entityTable: adapter },
+                c,
+                nextContext(),
+              )
+              const reason = checkOutcome(c, got, await runReference(c))
+              expect(
+                reason,
+                `${form} entity table, ${c.name}\n${c.rule}\n${reason ?? ''}`,
+              ).toBeUndefined()
+            }
+          },
+          timeout * 4,
+        )
+      }
+    })
+
+    describe('offline writes (store.capabilities.offlineWrite)', () => {
+      for (const c of offlineWriteCases()) {
+        test(
+          c.name,
+          async (t) => {
+            if (store.capabilities.offlineWrite !== true || !store.writeBatch) {
+              t.skip('the store does not declare offlineWrite')
+              return
+            }
+            await runOfflineWriteCase(store, options, c, nextContext())
           },
           timeout,
         )
