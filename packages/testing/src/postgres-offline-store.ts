@@ -67,8 +67,11 @@ const TYPES: Record<number, [ValueTypeName | undefined, string]> = {
   1185: ['array<timestamp>', 'timestamptz[]'],
 }
 
-/** `2026-01-01 00:00:10.000001+00`, `2026-01-01 00:00:10` (UTC session) or a date. */
-function micros(text: string): bigint {
+/**
+ * Epoch microseconds of a PostgreSQL timestamp as text: `2026-01-01 00:00:10.000001+00`,
+ * `2026-01-01 00:00:10` (read as UTC) or a date.
+ */
+export function postgresMicros(text: string): bigint {
   const m = /^(\d{4,}-\d\d-\d\d)(?: (\d\d:\d\d:\d\d)(\.\d+)?)?([+-]\d\d(?::?\d\d)?)?$/.exec(text)
   if (!m) return parseTime(text)
   const zone = m[4] === undefined ? 'Z' : m[4].length === 3 ? `${m[4]}:00` : m[4]
@@ -78,7 +81,7 @@ function micros(text: string): bigint {
 const parsers = {
   getTypeParser: (oid: number, format?: 'text' | 'binary') => {
     if (oid === 20) return (v: string) => BigInt(v)
-    if (oid === 1082 || oid === 1114 || oid === 1184) return (v: string) => micros(v)
+    if (oid === 1082 || oid === 1114 || oid === 1184) return (v: string) => postgresMicros(v)
     return pg.types.getTypeParser(oid, format as 'text')
   },
 }
@@ -95,7 +98,7 @@ function canonical(value: unknown, type: ValueTypeName): unknown {
     case 'float64':
       return Number(value)
     case 'timestamp':
-      return typeof value === 'bigint' ? value : micros(String(value))
+      return typeof value === 'bigint' ? value : postgresMicros(String(value))
     case 'string':
       return String(value)
     default:
