@@ -9,3 +9,4 @@ export {
 export * from './s3/index.js'
 export * from './schema-registry/index.js'
 export * from './snowflake/index.js'
+export { recordOutboundConnections } from './warehouse/loopback-guard.js'

@@ -231,3 +231,35 @@ describe('statements BigQuery would reject', () => {
     expect(rejection(sql).message).toContain(message)
   })
 })
+
+describe('GoogleSQL details the warehouse backends emit', () => {
+  test('backticked names take escape sequences', async () => {
+    expect(await first('SELECT id AS `a\\`b\\\\c` FROM ds.t ORDER BY id')).toEqual(['1'])
+    const t = translateBigQuery('SELECT id AS `a\\`b\\\\c` FROM ds.t')
+    expect(t.sql).toContain('"a`b\\c"')
+  })
+
+  test('string escapes: \\x, \\u, \\U, octal; malformed ones are syntax errors', async () => {
+    expect(await first("SELECT '\\x41\\u00e9\\U0001F600\\101' = 'Aé😀A'")).toEqual(['true'])
+    expect(rejection("SELECT '\\u00g1'").message).toContain('illegal escape sequence')
+  })
+
+  test('backticked CTE names and INTERVAL n MICROSECOND pass the grammar check', async () => {
+    expect(
+      await first(
+        'WITH `e` AS (SELECT ts FROM ds.t WHERE id = 1) SELECT TIMESTAMP_SUB(ts, INTERVAL 1 MICROSECOND) < ts FROM `e`',
+      ),
+    ).toEqual(['true'])
+  })
+
+  test('CREATE TABLE ... OPTIONS (...) AS: checked, then dropped', async () => {
+    const t = translateBigQuery(
+      'CREATE TABLE ds.x OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 24 HOUR), description = "d") AS SELECT 1 AS a',
+    )
+    expect(t.sql).not.toContain('OPTIONS')
+    expect(t.statementType).toBe('CREATE_TABLE')
+    expect(rejection('CREATE TABLE ds.y OPTIONS (1) AS SELECT 1 AS a').message).toContain(
+      'OPTIONS expects name = value',
+    )
+  })
+})

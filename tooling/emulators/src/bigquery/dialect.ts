@@ -20,6 +20,7 @@ import {
   positionOf,
   prevSig,
   removeWordSequence,
+  replaceWords,
   rewriteCalls,
   rewriteTableReferences,
   rewriteTypeNames,
@@ -346,7 +347,7 @@ export function translateBigQuery(
       'Multi-statement scripts are not supported by the emulator',
     )
   }
-  const tokens = statements[0]!
+  const tokens = withoutTableOptions(statements[0]!)
   const firstWord = tokens.find(isSignificant)
   if (firstWord?.kind === 'word' && VALID_BUT_UNSUPPORTED.includes(firstWord.value)) {
     throw new SqlRejection(
@@ -380,11 +381,82 @@ export function translateBigQuery(
 }
 
 /**
+ * `CREATE [OR REPLACE] TABLE name OPTIONS (key = expr, ...) AS ...`: the OPTIONS list is
+ * checked (`key = expr` entries, lower-case keys) and removed; the emulator keeps no table
+ * options (tables never expire in it). Other statements pass unchanged.
+ */
+function withoutTableOptions(tokens: Token[]): Token[] {
+  const sig = tokens.map((t, i) => [t, i] as const).filter(([t]) => isSignificant(t))
+  let k = 0
+  if (!isWord(sig[k]?.[0], 'CREATE')) return tokens
+  k++
+  if (isWord(sig[k]?.[0], 'OR') && isWord(sig[k + 1]?.[0], 'REPLACE')) k += 2
+  if (!isWord(sig[k]?.[0], 'TABLE')) return tokens
+  k++
+  if (isWord(sig[k]?.[0], 'IF')) k += 3
+  // The table name: words, quoted parts and dots.
+  while (
+    sig[k] &&
+    ['word', 'quoted', 'dot'].includes(sig[k]![0].kind) &&
+    !isWord(sig[k]![0], 'OPTIONS', 'AS')
+  )
+    k++
+  const options = sig[k]
+  if (!isWord(options?.[0], 'OPTIONS') || sig[k + 1]?.[0].kind !== 'lparen') return tokens
+  const open = sig[k + 1]![1]
+  const close = matchingParen(tokens, open)
+  const inner = tokens.slice(open + 1, close)
+  let depth = 0
+  let entry: Token[] = []
+  const entries: Token[][] = []
+  for (const t of inner) {
+    if (t.kind === 'lparen') depth++
+    if (t.kind === 'rparen') depth--
+    if (t.kind === 'comma' && depth === 0) {
+      entries.push(entry)
+      entry = []
+    } else if (isSignificant(t)) entry.push(t)
+  }
+  if (entry.length > 0) entries.push(entry)
+  for (const e of entries) {
+    if (
+      e[0]?.kind !== 'word' ||
+      !/^[a-z_]+$/.test(e[0].text) ||
+      e[1]?.text !== '=' ||
+      e.length < 3
+    ) {
+      reject(tokens, open, 'syntax', 'Syntax error: OPTIONS expects name = value entries')
+    }
+  }
+  return [...tokens.slice(0, options![1]), ...tokens.slice(close + 1)]
+}
+
+/**
  * Valid GoogleSQL that node-sql-parser 5.4's BigQuery grammar rejects. Each rewrite only touches
  * the copy handed to the parser; DuckDB receives the translated original.
  */
 export const PARSER_WORKAROUNDS: readonly ParserWorkaround[] = [
   { gap: 'QUALIFY clause (checked without it)', apply: withoutQualify },
+  {
+    gap: 'INTERVAL n MICROSECOND / MILLISECOND (checked as SECOND)',
+    apply: (tokens) => replaceWords(tokens, { MICROSECOND: 'SECOND', MILLISECOND: 'SECOND' }),
+  },
+  {
+    gap: 'backticked CTE names and names with escape sequences (every backticked name checked as a plain name)',
+    apply: (tokens) => {
+      const names = new Map<string, string>()
+      const out = tokens.map((t) => {
+        if (t.kind !== 'quoted') return t
+        let name = names.get(t.value)
+        if (name === undefined) {
+          name = `__q${names.size + 1}`
+          names.set(t.value, name)
+        }
+        return rawToken(name, 'word')
+      })
+      return names.size > 0 ? out : undefined
+    },
+  },
   {
     gap: 'types BYTES, JSON, BIGNUMERIC/BIGDECIMAL and parameterized NUMERIC(P,S)/STRING(L)/BYTES(L) (checked as STRING/NUMERIC)',
     apply: (tokens) => {

@@ -598,6 +598,32 @@ export async function startBigQueryEmulator(
       }
       case 'GET datasets/:/tables/:':
         return { status: 200, json: await tableResource(project, parts[1]!, parts[3]!) }
+      case 'PATCH datasets/:/tables/:':
+      case 'PUT datasets/:/tables/:': {
+        // Only metadata the emulator can accept without keeping it (no expiry happens here).
+        const b = body()
+        const other = Object.keys(b).filter(
+          (k) =>
+            ![
+              'expirationTime',
+              'description',
+              'labels',
+              'tableReference',
+              'etag',
+              'kind',
+              'id',
+            ].includes(k),
+        )
+        if (other.length > 0) {
+          throw apiError(
+            501,
+            'notImplemented',
+            `The emulator does not patch table fields ${other.join(', ')}`,
+          )
+        }
+        const resource = await tableResource(project, parts[1]!, parts[3]!)
+        return { status: 200, json: { ...resource, ...b, tableReference: resource.tableReference } }
+      }
       case 'DELETE datasets/:/tables/:': {
         await tableColumns(project, parts[1]!, parts[3]!)
         await db.run(`DROP TABLE ${duckIdent(parts[1]!)}.${duckIdent(parts[3]!)}`)

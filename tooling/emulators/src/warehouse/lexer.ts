@@ -98,11 +98,23 @@ export function tokenize(sql: string, dialect: LexerDialect): Token[] {
         readString(sql, start, dialect, (p) => (i = p)),
       )
     } else if (c === dialect.identQuote || c === '"') {
-      // A quoted identifier; the quote doubles to escape itself.
+      // A quoted identifier; the quote doubles to escape itself, except in GoogleSQL, where
+      // backticked identifiers take the escape sequences of string literals (`a\`b`).
+      const escapes = c === '`' && dialect.backslashEscapes
       let value = ''
       i++
       for (;;) {
         if (i >= n) throw new SqlLexError('unterminated quoted identifier', start)
+        if (escapes && sql[i] === '\\') {
+          const [decoded, next] = readEscape(sql, i, start)
+          value += decoded
+          i = next
+          continue
+        }
+        if (sql[i] === c && escapes) {
+          i++
+          break
+        }
         if (sql[i] === c) {
           if (sql[i + 1] === c) {
             value += c
@@ -197,6 +209,12 @@ function readString(
     if (i >= sql.length) throw new SqlLexError('unterminated string literal', start)
     const c = sql[i]!
     if (dialect.backslashEscapes && c === '\\') {
+      if (dialect.identQuote === '`') {
+        const [decoded, next] = readEscape(sql, i, start)
+        value += decoded
+        i = next
+        continue
+      }
       const e = sql[i + 1] ?? ''
       const map: Record<string, string> = { n: '\n', t: '\t', r: '\r', '0': '\0', b: '\b', f: '\f' }
       value += map[e] ?? e
@@ -222,6 +240,46 @@ function readString(
   }
   setPos(i)
   return value
+}
+
+const SIMPLE_ESCAPES: Record<string, string> = {
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  b: '\b',
+  f: '\f',
+  a: '\u0007',
+  v: '\v',
+}
+
+/**
+ * Decodes the GoogleSQL backslash escape at `sql[i]` (`\n \t \r \b \f \a \v`, `\ooo`
+ * octal, `\xhh`, `\uhhhh`, `\Uhhhhhhhh`, else the character itself: `\\ \' \" \``).
+ * Returns the decoded text and the index after the escape.
+ */
+function readEscape(sql: string, i: number, start: number): [string, number] {
+  const e = sql[i + 1]
+  if (e === undefined) throw new SqlLexError('unterminated escape sequence', start)
+  const simple = SIMPLE_ESCAPES[e]
+  if (simple !== undefined) return [simple, i + 2]
+  const hex = (len: number, from: number): [string, number] => {
+    const digits = sql.slice(from, from + len)
+    if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(digits)) {
+      throw new SqlLexError(`illegal escape sequence \\${sql.slice(i + 1, from + len)}`, start)
+    }
+    return [String.fromCodePoint(Number.parseInt(digits, 16)), from + len]
+  }
+  if (e === 'x' || e === 'X') return hex(2, i + 2)
+  if (e === 'u') return hex(4, i + 2)
+  if (e === 'U') return hex(8, i + 2)
+  if (/[0-7]/.test(e)) {
+    const digits = sql.slice(i + 1, i + 4)
+    if (!/^[0-7]{3}$/.test(digits)) {
+      throw new SqlLexError(`illegal escape sequence \\${digits}`, start)
+    }
+    return [String.fromCodePoint(Number.parseInt(digits, 8)), i + 4]
+  }
+  return [e, i + 2]
 }
 
 /** Joins tokens back into SQL text. */
