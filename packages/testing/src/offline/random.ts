@@ -1,50 +1,73 @@
 /**
  * Randomized point-in-time cases (fast-check) and the deliberately naive oracle they are
- * checked against: nested loops over row objects, written straight from SEMANTICS.md,
- * sharing no code with the engine.
+ * checked against: nested loops over row objects, written straight from SEMANTICS.md and
+ * docs/semantics.md, sharing no code with the engine.
+ *
+ * Views are keyed on `driver_id` (int64), on `customer_id` (string), on both (a two-entity,
+ * multi-key view) or on nothing (entity-less). Join keys and event timestamps may be null in
+ * the sources and in the entity table: a null join key matches nothing (not even another
+ * null), a source row with a null event timestamp is never a candidate, and an entity row
+ * with a null timestamp gets no feature values (docs/semantics.md, "Nulls in joins").
  */
 import { formatTime } from '@larder/core'
 import fc from 'fast-check'
-import { type CaseView, driver, type HistoricalCase } from './cases.js'
+import { type CaseView, customer, driver, type HistoricalCase } from './cases.js'
 import { literalTable } from './table.js'
 
 const BASE = BigInt(Date.UTC(2026, 0, 1)) * 1000n
 
-/** A feature row of a random view. Times are micros after 2026-01-01. */
+/** A feature row of a random view. Times are micros after 2026-01-01; null keys allowed. */
 export interface RandomRow {
-  key: number
-  ts: number
+  /** `driver_id` (int64). */
+  key: number | null
+  /** `customer_id` (string). */
+  cust: string | null
+  ts: number | null
   created: number | null
   count: bigint | null
   score: number | null
   tag: string | null
 }
 
-/** A random view: keyed on `driver_id` or entity-less. */
+/** The join keys of a random view: its entities. */
+export type RandomKeys = 'none' | 'driver' | 'customer' | 'both'
+
+/** A random view: keyed on `driver_id`, `customer_id`, both, or entity-less. */
 export interface RandomView {
-  entityless: boolean
+  keys: RandomKeys
   ttlSeconds: number
   hasCreated: boolean
   /** Source columns have other names, mapped by the source's field mapping. */
   mapped: boolean
-  /** Requested through a projection whose join-key map reads entity column `other_id`. */
+  /** Requested through a projection whose join-key map reads `driver_id` from `other_id`. */
   otherKey: boolean
   rows: RandomRow[]
+}
+
+/** An entity row of a random case (any value may be null). */
+export interface RandomEntityRow {
+  key: number | null
+  other: number | null
+  cust: string | null
+  ts: number | null
 }
 
 /** A random point-in-time case. */
 export interface RandomCase {
   views: RandomView[]
-  entityRows: Array<{ key: number; other: number; ts: number }>
+  entityRows: RandomEntityRow[]
 }
 
 const time = fc
   .tuple(fc.integer({ min: 0, max: 30 }), fc.constantFrom(0, 0, 0, 1))
   .map(([s, us]) => s * 1_000_000 + us)
 
+const custKey = fc.constantFrom('a', 'b', 'é', '')
+
 const row: fc.Arbitrary<RandomRow> = fc.record({
-  key: fc.integer({ min: 0, max: 4 }),
-  ts: time,
+  key: fc.option(fc.integer({ min: 0, max: 4 }), { freq: 8 }),
+  cust: fc.option(custKey, { freq: 8 }),
+  ts: fc.option(time, { freq: 10 }),
   created: fc.option(
     fc.integer({ min: 0, max: 3 }).map((s) => s * 1_000_000),
     { freq: 4 },
@@ -61,7 +84,7 @@ const row: fc.Arbitrary<RandomRow> = fc.record({
 })
 
 const view: fc.Arbitrary<RandomView> = fc.record({
-  entityless: fc.integer({ min: 0, max: 4 }).map((x) => x === 0),
+  keys: fc.constantFrom<RandomKeys>('driver', 'driver', 'customer', 'both', 'both', 'none'),
   ttlSeconds: fc.constantFrom(0, 0, 1, 3, 10),
   hasCreated: fc.boolean(),
   mapped: fc.boolean(),
@@ -74,13 +97,20 @@ export const randomCaseArbitrary: fc.Arbitrary<RandomCase> = fc.record({
   views: fc.array(view, { minLength: 1, maxLength: 2 }),
   entityRows: fc.array(
     fc.record({
-      key: fc.integer({ min: 0, max: 5 }),
-      other: fc.integer({ min: 0, max: 5 }),
-      ts: time.map((t) => t + 2_000_000),
+      key: fc.option(fc.integer({ min: 0, max: 5 }), { freq: 8 }),
+      other: fc.option(fc.integer({ min: 0, max: 5 }), { freq: 8 }),
+      cust: fc.option(custKey, { freq: 8 }),
+      ts: fc.option(
+        time.map((t) => t + 2_000_000),
+        { freq: 10 },
+      ),
     }),
     { maxLength: 10 },
   ),
 })
+
+const hasDriver = (v: RandomView) => v.keys === 'driver' || v.keys === 'both'
+const hasCustomer = (v: RandomView) => v.keys === 'customer' || v.keys === 'both'
 
 /**
  * Rows that fully tie (same key, event and created timestamps) get identical features, so
@@ -94,7 +124,7 @@ export function normalizeTies(c: RandomCase): RandomCase {
       return {
         ...v,
         rows: v.rows.map((r) => {
-          const id = `${v.entityless ? '' : r.key}|${r.ts}|${v.hasCreated ? r.created : ''}`
+          const id = `${hasDriver(v) ? r.key : ''}|${hasCustomer(v) ? r.cust : ''}|${r.ts}|${v.hasCreated ? r.created : ''}`
           const f = first.get(id)
           if (!f) {
             first.set(id, r)
@@ -109,15 +139,21 @@ export function normalizeTies(c: RandomCase): RandomCase {
 
 const iso = (micros: number) => formatTime(BASE + BigInt(micros))
 
+const big = (x: number | null) => (x === null ? null : BigInt(x))
+const isoOrNull = (x: number | null) => (x === null ? null : iso(x))
+
 /** The naive oracle: expected cells of a random case (see `tableCells`). */
 export function oracle(c: RandomCase): unknown[][] {
   return c.entityRows.map((e) => {
-    const out: unknown[] = [BigInt(e.key), BigInt(e.other), iso(e.ts)]
+    const out: unknown[] = [big(e.key), big(e.other), e.cust, isoOrNull(e.ts)]
     for (const v of c.views) {
-      const key = v.otherKey && !v.entityless ? e.other : e.key
+      const key = v.otherKey && hasDriver(v) ? e.other : e.key
       let best: RandomRow | undefined
       for (const r of v.rows) {
-        if (!v.entityless && r.key !== key) continue
+        // A null on either side matches nothing; so does a null time.
+        if (e.ts === null || r.ts === null) continue
+        if (hasDriver(v) && (key === null || r.key !== key)) continue
+        if (hasCustomer(v) && (e.cust === null || r.cust !== e.cust)) continue
         if (r.ts > e.ts) continue
         if (v.ttlSeconds > 0 && r.ts < e.ts - v.ttlSeconds * 1_000_000) continue
         if (!best) {
@@ -126,7 +162,7 @@ export function oracle(c: RandomCase): unknown[][] {
         }
         const rc = v.hasCreated ? (r.created ?? -1) : 0
         const bc = v.hasCreated ? (best.created ?? -1) : 0
-        if (r.ts > best.ts || (r.ts === best.ts && rc > bc)) best = r
+        if (r.ts > (best.ts as number) || (r.ts === best.ts && rc > bc)) best = r
       }
       out.push(best ? best.count : null, best ? best.score : null, best ? best.tag : null)
     }
@@ -139,7 +175,7 @@ export function toHistoricalCase(c: RandomCase, name = 'random case'): Historica
   const src = (v: RandomView, col: string) => (v.mapped ? `src_${col}` : col)
   const views: CaseView[] = c.views.map((v, i) => ({
     name: `v${i}`,
-    entities: v.entityless ? [] : ['driver'],
+    entities: [...(hasDriver(v) ? ['driver'] : []), ...(hasCustomer(v) ? ['customer'] : [])],
     features: [
       { name: 'count', valueType: 'int64' },
       { name: 'score', valueType: 'float64' },
@@ -151,7 +187,7 @@ export function toHistoricalCase(c: RandomCase, name = 'random case'): Historica
     ...(v.mapped
       ? {
           fieldMapping: Object.fromEntries(
-            ['driver_id', 'ts', 'created', 'count', 'score', 'tag'].map((col) => [
+            ['driver_id', 'customer_id', 'ts', 'created', 'count', 'score', 'tag'].map((col) => [
               `src_${col}`,
               col,
             ]),
@@ -160,7 +196,8 @@ export function toHistoricalCase(c: RandomCase, name = 'random case'): Historica
       : {}),
     table: literalTable({
       [src(v, 'driver_id')]: ['int64', v.rows.map((r) => r.key)],
-      [src(v, 'ts')]: ['timestamp', v.rows.map((r) => iso(r.ts))],
+      [src(v, 'customer_id')]: ['string', v.rows.map((r) => r.cust)],
+      [src(v, 'ts')]: ['timestamp', v.rows.map((r) => isoOrNull(r.ts))],
       [src(v, 'created')]: [
         'timestamp',
         v.rows.map((r) => (r.created === null ? null : iso(r.created))),
@@ -171,19 +208,20 @@ export function toHistoricalCase(c: RandomCase, name = 'random case'): Historica
     }),
   }))
   const projections = c.views.map((v, i) =>
-    v.otherKey && !v.entityless
+    v.otherKey && hasDriver(v)
       ? { view: `v${i}`, name: `p${i}`, joinKeyMap: { driver_id: 'other_id' } }
       : { view: `v${i}` },
   )
   return {
     name,
     rule: 'randomized: every rule at once, against the naive oracle',
-    entities: [driver],
+    entities: [driver, customer],
     views,
     entityTable: literalTable({
       driver_id: ['int64', c.entityRows.map((e) => e.key)],
       other_id: ['int64', c.entityRows.map((e) => e.other)],
-      event_timestamp: ['timestamp', c.entityRows.map((e) => iso(e.ts))],
+      customer_id: ['string', c.entityRows.map((e) => e.cust)],
+      event_timestamp: ['timestamp', c.entityRows.map((e) => isoOrNull(e.ts))],
     }),
     features: projections,
     fullFeatureNames: true,
@@ -191,6 +229,7 @@ export function toHistoricalCase(c: RandomCase, name = 'random case'): Historica
       columns: [
         'driver_id: int64',
         'other_id: int64',
+        'customer_id: string',
         'event_timestamp: timestamp',
         ...projections.flatMap((p) => {
           const n = 'name' in p ? p.name : p.view
