@@ -10,7 +10,6 @@ import {
   type FormatSchema,
   LarderError,
   recordError,
-  type SchemaRegistryRuntimeOptions,
   StreamDecoderBase,
   type StreamFormat,
   type ValueTypeName,
@@ -18,9 +17,11 @@ import {
 import avro from 'avsc'
 import { readConfluentHeader } from './confluent-wire.js'
 import {
+  isFramed,
+  RegistryBinding,
   resolveReferences,
   type SchemaRegistryClient,
-  SchemaRegistryClients,
+  type SchemaRegistryOptions,
 } from './schema-registry.js'
 import { floorDiv } from './timestamps.js'
 
@@ -200,56 +201,39 @@ class InlineAvroDecoder extends StreamDecoderBase {
 class RegistryAvroDecoder extends StreamDecoderBase {
   constructor(
     readonly client: SchemaRegistryClient,
-    readonly types: (client: SchemaRegistryClient, id: number) => Promise<avro.Type>,
+    readonly binding: RegistryBinding<avro.Type>,
   ) {
     super()
   }
   async decode(value: Uint8Array): Promise<DecodedRow> {
     const { schemaId, offset } = readConfluentHeader(value, COMPONENT)
-    const type = await this.types(this.client, schemaId)
+    const type = await this.binding.schema(this.client, schemaId)
     return decodeWith(type, toBuffer(value).subarray(offset), `schema id ${schemaId}`)
   }
 }
 
-/** Compiles registry schemas once per client and id (references included). */
-function registryTypes(): (client: SchemaRegistryClient, id: number) => Promise<avro.Type> {
-  const byClient = new WeakMap<SchemaRegistryClient, Map<number, Promise<avro.Type>>>()
-  return (client, id) => {
-    let types = byClient.get(client)
-    if (!types) {
-      types = new Map()
-      byClient.set(client, types)
+/** Fetches and compiles the Avro schema of a registry id (references included). */
+async function parseRegistrySchema(client: SchemaRegistryClient, id: number): Promise<avro.Type> {
+  const registered = await client.getSchemaById(id)
+  if (registered.schemaType !== 'AVRO') {
+    throw recordError(
+      COMPONENT,
+      `schema id ${id} is a ${registered.schemaType} schema, but this source's format is Avro`,
+    )
+  }
+  const references = await resolveReferences(client, registered.references)
+  const registry: Record<string, avro.Type> = { long: BIGINT_LONG }
+  try {
+    for (const { schema } of references) {
+      avro.Type.forSchema(JSON.parse(schema.schema), typeOptions(registry))
     }
-    let pending = types.get(id)
-    if (!pending) {
-      pending = (async () => {
-        const registered = await client.getSchemaById(id)
-        if (registered.schemaType !== 'AVRO') {
-          throw recordError(
-            COMPONENT,
-            `schema id ${id} is a ${registered.schemaType} schema, but this source's format is Avro`,
-          )
-        }
-        const registry: Record<string, avro.Type> = { long: BIGINT_LONG }
-        try {
-          for (const { schema } of await resolveReferences(client, registered.references)) {
-            avro.Type.forSchema(JSON.parse(schema.schema), typeOptions(registry))
-          }
-          return avro.Type.forSchema(JSON.parse(registered.schema), typeOptions(registry))
-        } catch (err) {
-          if (err instanceof LarderError) throw err
-          throw recordError(
-            COMPONENT,
-            `schema id ${id} in the Schema Registry is not a valid Avro schema: ${(err as Error).message}`,
-            err,
-          )
-        }
-      })()
-      types.set(id, pending)
-      const cache = types
-      pending.catch(() => cache.delete(id))
-    }
-    return pending
+    return avro.Type.forSchema(JSON.parse(registered.schema), typeOptions(registry))
+  } catch (err) {
+    throw recordError(
+      COMPONENT,
+      `schema id ${id} in the Schema Registry is not a valid Avro schema: ${(err as Error).message}`,
+      err,
+    )
   }
 }
 
@@ -262,12 +246,8 @@ export type AvroFormatOptions =
     }
   | {
       schema?: undefined
-      /**
-       * Records are framed for a Confluent Schema Registry at `url`. `auth` here is used by
-       * this process only and never stored; prefer passing it at run time (the app's streams
-       * config), so secrets stay out of definition files.
-       */
-      schemaRegistry: { url: string; subject?: string } & SchemaRegistryRuntimeOptions
+      /** Records are framed for a Confluent Schema Registry (see {@link SchemaRegistryOptions}). */
+      schemaRegistry: SchemaRegistryOptions
     }
 
 /**
@@ -285,23 +265,8 @@ export type AvroFormatOptions =
  * avroFormat({ schemaRegistry: { url: 'http://127.0.0.1:8081' } })
  */
 export function avroFormat(options: AvroFormatOptions): StreamFormat<AvroFormatSpec> {
-  if (!options || typeof options !== 'object') {
-    throw new LarderError(
-      'INVALID_DEFINITION',
-      'avroFormat needs { schema } or { schemaRegistry: { url } }',
-      {
-        component: COMPONENT,
-      },
-    )
-  }
+  isFramed(options, 'avroFormat', 'schema', '{ schema }', COMPONENT)
   const { schema, schemaRegistry } = options
-  if ((schema === undefined) === (schemaRegistry === undefined)) {
-    throw new LarderError(
-      'INVALID_DEFINITION',
-      'avroFormat takes exactly one of { schema } (plain Avro) or { schemaRegistry: { url } } (framed)',
-      { component: COMPONENT },
-    )
-  }
   if (schema !== undefined) {
     let parsed = schema
     if (typeof schema === 'string') {
@@ -320,35 +285,14 @@ export function avroFormat(options: AvroFormatOptions): StreamFormat<AvroFormatS
       describe: async () => describeType(type),
     }
   }
-  const { url, subject, auth, headers, timeoutMs } = schemaRegistry as NonNullable<
-    typeof schemaRegistry
-  >
-  const defined: SchemaRegistryRuntimeOptions = {
-    ...(auth ? { auth } : {}),
-    ...(headers ? { headers } : {}),
-    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-  }
-  const clients = new SchemaRegistryClients()
-  const ref = { url, ...(subject !== undefined ? { subject } : {}) }
-  clients.get(ref, defined) // checks the URL now, at definition time
-  const types = registryTypes()
-  const clientFor = (context: FormatContext) =>
-    clients.get(ref, { ...defined, ...context.schemaRegistry })
+  const binding = new RegistryBinding(schemaRegistry as SchemaRegistryOptions, parseRegistrySchema)
   return {
-    spec: { kind: 'avro', schemaRegistry: ref },
+    spec: { kind: 'avro', schemaRegistry: binding.ref },
     createDecoder: (context: FormatContext = {}) =>
-      new RegistryAvroDecoder(clientFor(context), types),
+      new RegistryAvroDecoder(binding.client(context), binding),
     describe: async (context: FormatContext = {}) => {
-      const name = subject ?? (context.stream ? `${context.stream}-value` : undefined)
-      if (!name) return undefined
-      const client = clientFor(context)
-      const latest = await client.getSubjectVersion(name, 'latest').catch((err: unknown) => {
-        if (err instanceof LarderError && err.code === 'NOT_FOUND') return undefined
-        throw err
-      })
-      if (!latest) return undefined
-      if (latest.id !== undefined) return describeType(await types(client, latest.id))
-      return describeType(compile(JSON.parse(latest.schema), `subject '${name}'`))
+      const latest = await binding.latest(context)
+      return latest ? describeType(latest.schema) : undefined
     },
   }
 }

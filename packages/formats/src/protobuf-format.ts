@@ -11,7 +11,6 @@ import {
   LarderError,
   type ProtobufFormatSpec,
   recordError,
-  type SchemaRegistryRuntimeOptions,
   StreamDecoderBase,
   type StreamFormat,
   type ValueTypeName,
@@ -19,9 +18,11 @@ import {
 import protobuf from 'protobufjs'
 import { readConfluentHeader, readMessageIndexes } from './confluent-wire.js'
 import {
+  isFramed,
+  RegistryBinding,
   resolveReferences,
   type SchemaRegistryClient,
-  SchemaRegistryClients,
+  type SchemaRegistryOptions,
 } from './schema-registry.js'
 import { floorDiv } from './timestamps.js'
 
@@ -249,14 +250,14 @@ async function parseRegistrySchema(
 class RegistryProtobufDecoder extends StreamDecoderBase {
   constructor(
     readonly client: SchemaRegistryClient,
-    readonly schemas: (client: SchemaRegistryClient, id: number) => Promise<RegistrySchema>,
+    readonly binding: RegistryBinding<RegistrySchema>,
   ) {
     super()
   }
   async decode(value: Uint8Array): Promise<DecodedRow> {
     const { schemaId, offset } = readConfluentHeader(value, COMPONENT)
     const { indexes, offset: start } = readMessageIndexes(value, offset, COMPONENT)
-    const schema = await this.schemas(this.client, schemaId)
+    const schema = await this.binding.schema(this.client, schemaId)
     const type = typeAt(schema, indexes, schemaId)
     return decodeWith(type, value.subarray(start), `${typeName(type)} (schema id ${schemaId})`)
   }
@@ -285,12 +286,8 @@ export type ProtobufFormatOptions =
   | {
       protoFile?: undefined
       messageType?: string
-      /**
-       * Records are framed for a Confluent Schema Registry at `url`. `auth` here is used by
-       * this process only and never stored; prefer passing it at run time (the app's streams
-       * config), so secrets stay out of definition files.
-       */
-      schemaRegistry: { url: string; subject?: string } & SchemaRegistryRuntimeOptions
+      /** Records are framed for a Confluent Schema Registry (see {@link SchemaRegistryOptions}). */
+      schemaRegistry: SchemaRegistryOptions
     }
 
 /**
@@ -307,21 +304,8 @@ export type ProtobufFormatOptions =
  * protobufFormat({ schemaRegistry: { url: 'http://127.0.0.1:8081' } })
  */
 export function protobufFormat(options: ProtobufFormatOptions): StreamFormat<ProtobufFormatSpec> {
-  if (!options || typeof options !== 'object') {
-    throw new LarderError(
-      'INVALID_DEFINITION',
-      'protobufFormat needs { protoFile, messageType } or { schemaRegistry: { url } }',
-      { component: COMPONENT },
-    )
-  }
+  isFramed(options, 'protobufFormat', 'protoFile', '{ protoFile, messageType }', COMPONENT)
   const { protoFile, messageType, schemaRegistry } = options
-  if ((protoFile === undefined) === (schemaRegistry === undefined)) {
-    throw new LarderError(
-      'INVALID_DEFINITION',
-      'protobufFormat takes exactly one of { protoFile, messageType } (plain Protobuf) or { schemaRegistry: { url } } (framed)',
-      { component: COMPONENT },
-    )
-  }
   if (messageType !== undefined && (typeof messageType !== 'string' || messageType === '')) {
     throw new LarderError(
       'INVALID_DEFINITION',
@@ -361,54 +345,19 @@ export function protobufFormat(options: ProtobufFormatOptions): StreamFormat<Pro
       describe: async (context: FormatContext = {}) => describeType(await load(context)),
     }
   }
-  const { url, subject, auth, headers, timeoutMs } = schemaRegistry as NonNullable<
-    typeof schemaRegistry
-  >
-  const defined: SchemaRegistryRuntimeOptions = {
-    ...(auth ? { auth } : {}),
-    ...(headers ? { headers } : {}),
-    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
-  }
-  const ref = { url, ...(subject !== undefined ? { subject } : {}) }
-  const clients = new SchemaRegistryClients()
-  clients.get(ref, defined) // checks the URL now, at definition time
-  const clientFor = (context: FormatContext) =>
-    clients.get(ref, { ...defined, ...context.schemaRegistry })
-  const byClient = new WeakMap<SchemaRegistryClient, Map<number, Promise<RegistrySchema>>>()
-  const schemas = (client: SchemaRegistryClient, id: number): Promise<RegistrySchema> => {
-    let cache = byClient.get(client)
-    if (!cache) {
-      cache = new Map()
-      byClient.set(client, cache)
-    }
-    let pending = cache.get(id)
-    if (!pending) {
-      pending = parseRegistrySchema(client, id)
-      cache.set(id, pending)
-      const c = cache
-      pending.catch(() => c.delete(id))
-    }
-    return pending
-  }
-  const spec: ProtobufFormatSpec = { kind: 'protobuf', schemaRegistry: ref }
+  const binding = new RegistryBinding(schemaRegistry as SchemaRegistryOptions, parseRegistrySchema)
+  const spec: ProtobufFormatSpec = { kind: 'protobuf', schemaRegistry: binding.ref }
   if (messageType !== undefined) spec.messageType = messageType
   return {
     spec,
     createDecoder: (context: FormatContext = {}) =>
-      new RegistryProtobufDecoder(clientFor(context), schemas),
+      new RegistryProtobufDecoder(binding.client(context), binding),
     describe: async (context: FormatContext = {}) => {
-      const name = subject ?? (context.stream ? `${context.stream}-value` : undefined)
-      if (!name) return undefined
-      const client = clientFor(context)
-      const latest = await client.getSubjectVersion(name, 'latest').catch((err: unknown) => {
-        if (err instanceof LarderError && err.code === 'NOT_FOUND') return undefined
-        throw err
-      })
-      if (latest?.id === undefined) return undefined
-      const schema = await schemas(client, latest.id)
+      const latest = await binding.latest(context)
+      if (!latest) return undefined
       const type = messageType
-        ? lookup(schema.root, messageType, `schema id ${latest.id}`)
-        : schema.topLevel[0]
+        ? lookup(latest.schema.root, messageType, `schema id ${latest.id}`)
+        : latest.schema.topLevel[0]
       return type ? describeType(type) : undefined
     },
   }

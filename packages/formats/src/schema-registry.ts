@@ -3,6 +3,8 @@
  * life of the client: ids are immutable) and subject versions, with run-time credentials.
  */
 import {
+  type FormatContext,
+  isLarderError,
   LarderError,
   recordError,
   type SchemaRegistryRef,
@@ -215,20 +217,115 @@ export async function resolveReferences(
 }
 
 /**
- * Keeps one client per registry URL and credentials, so decoders created from one format share
- * its schema cache.
+ * A format's `schemaRegistry` option: `url` (and `subject`, for describe) are stored in the
+ * registry spec. `auth`, `headers` and `timeoutMs` given here are used by this process only and
+ * never stored; prefer passing them at run time (the app's `streams.schemaRegistry` config), so
+ * secrets stay out of definition files.
  */
-export class SchemaRegistryClients {
-  readonly #clients = new Map<string, SchemaRegistryClient>()
+export type SchemaRegistryOptions = SchemaRegistryRef & SchemaRegistryRuntimeOptions
 
-  /** The client for `ref` with the run-time `options`. */
-  get(ref: SchemaRegistryRef, options: SchemaRegistryRuntimeOptions = {}): SchemaRegistryClient {
-    const key = JSON.stringify([ref.url, options.auth ?? null, options.headers ?? null])
+/**
+ * The Schema Registry side of a framed format, shared by Avro and Protobuf: one client per
+ * run-time credentials (decoders of one format share its caches), each schema id fetched and
+ * parsed once per client (concurrent first uses share the work; failures are not kept), and
+ * the latest version of the format's subject for `describe()`.
+ */
+export class RegistryBinding<T> {
+  /** What the registry spec stores: the URL and subject, never credentials. */
+  readonly ref: SchemaRegistryRef
+  readonly #defined: SchemaRegistryRuntimeOptions
+  readonly #clients = new Map<string, SchemaRegistryClient>()
+  readonly #parsed = new WeakMap<SchemaRegistryClient, Map<number, Promise<T>>>()
+  readonly #parse: (client: SchemaRegistryClient, id: number) => Promise<T>
+
+  /**
+   * @param options The definition's `schemaRegistry` option (its URL is checked now).
+   * @param parse Fetches and parses the schema of an id (called once per client and id).
+   */
+  constructor(
+    options: SchemaRegistryOptions,
+    parse: (client: SchemaRegistryClient, id: number) => Promise<T>,
+  ) {
+    const { url, subject, auth, headers, timeoutMs } = options
+    this.ref = { url, ...(subject !== undefined ? { subject } : {}) }
+    this.#defined = {
+      ...(auth ? { auth } : {}),
+      ...(headers ? { headers } : {}),
+      ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    }
+    this.#parse = parse
+    this.client({}) // checks the URL at definition time
+  }
+
+  /** The client for a decoder: run-time settings of `context` over the definition's. */
+  client(context: FormatContext): SchemaRegistryClient {
+    const options = { ...this.#defined, ...context.schemaRegistry }
+    const key = JSON.stringify([options.auth ?? null, options.headers ?? null])
     let client = this.#clients.get(key)
     if (!client) {
-      client = new SchemaRegistryClient(ref, options)
+      client = new SchemaRegistryClient(this.ref, options)
       this.#clients.set(key, client)
     }
     return client
   }
+
+  /** The parsed schema of `id`, once per client. */
+  schema(client: SchemaRegistryClient, id: number): Promise<T> {
+    let cache = this.#parsed.get(client)
+    if (!cache) {
+      cache = new Map()
+      this.#parsed.set(client, cache)
+    }
+    let pending = cache.get(id)
+    if (!pending) {
+      pending = this.#parse(client, id)
+      cache.set(id, pending)
+      const owner = cache
+      pending.catch(() => owner.delete(id))
+    }
+    return pending
+  }
+
+  /**
+   * The parsed latest version of the subject (`subject`, else `<stream>-value`), or undefined
+   * when there is no subject name or the registry has no such subject.
+   */
+  async latest(context: FormatContext): Promise<{ id: number; schema: T } | undefined> {
+    const name = this.ref.subject ?? (context.stream ? `${context.stream}-value` : undefined)
+    if (!name) return undefined
+    const client = this.client(context)
+    const latest = await client.getSubjectVersion(name, 'latest').catch((err: unknown) => {
+      if (isLarderError(err, 'NOT_FOUND')) return undefined
+      throw err
+    })
+    if (latest?.id === undefined) return undefined
+    return { id: latest.id, schema: await this.schema(client, latest.id) }
+  }
+}
+
+/**
+ * Checks a framed-or-plain format's options at definition time: an object with either its
+ * plain option (`schema`, `protoFile`) or `schemaRegistry`, not both, not neither.
+ * @returns true for Schema Registry framing.
+ * @throws LarderError INVALID_DEFINITION naming the format function and both choices.
+ */
+export function isFramed(
+  options: unknown,
+  fn: string,
+  plainKey: string,
+  plainUsage: string,
+  component: string,
+): boolean {
+  const usage = `${plainUsage} (plain) or { schemaRegistry: { url } } (framed)`
+  if (!options || typeof options !== 'object') {
+    throw new LarderError('INVALID_DEFINITION', `${fn} needs ${usage}`, { component })
+  }
+  const o = options as Record<string, unknown>
+  const framed = o.schemaRegistry !== undefined
+  if ((o[plainKey] === undefined) !== framed) {
+    throw new LarderError('INVALID_DEFINITION', `${fn} takes exactly one of ${usage}`, {
+      component,
+    })
+  }
+  return framed
 }
