@@ -4,7 +4,6 @@
  * states the version it was computed from, and a lock file serializes writers, so two
  * concurrent `apply` runs can never silently lose one's changes.
  */
-import { randomUUID } from 'node:crypto'
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { parseTime } from './duration.js'
@@ -17,6 +16,7 @@ import type {
   SourceSpec,
   StreamFeatureViewSpec,
 } from './spec.js'
+import { sweepStaleTemps, tempPathFor } from './temp-files.js'
 
 /** A materialized interval of a view, ISO-8601 UTC. */
 export interface MaterializationInterval {
@@ -233,15 +233,22 @@ export class Registry {
 
   private async writeAtomically(data: RegistryData): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true })
-    const tmp = `${this.path}.${process.pid}.${randomUUID()}.tmp`
-    const handle = await open(tmp, 'w')
+    // Under the lock: temp files of writers that were killed are removed here.
+    await sweepStaleTemps(this.path)
+    const tmp = tempPathFor(this.path)
     try {
-      await handle.writeFile(`${JSON.stringify(data, null, 2)}\n`)
-      await handle.sync()
-    } finally {
-      await handle.close()
+      const handle = await open(tmp, 'w')
+      try {
+        await handle.writeFile(`${JSON.stringify(data, null, 2)}\n`)
+        await handle.sync()
+      } finally {
+        await handle.close()
+      }
+      await rename(tmp, this.path)
+    } catch (err) {
+      await rm(tmp, { force: true })
+      throw err
     }
-    await rename(tmp, this.path)
   }
 
   private async lock(timeoutMs: number): Promise<() => Promise<void>> {
