@@ -60,6 +60,26 @@ export async function* retrievalJobStream(job: RetrievalJob): AsyncIterable<arro
 export const EVENT_TS_COLUMN = '__event_ts'
 export const CREATED_TS_COLUMN = '__created_ts'
 
+/**
+ * The hidden column in which an offline store keeps each appended row's write id (see
+ * {@link OfflineWriteOptions}). Stores leave it out of `sourceSchema`, so it is never taken
+ * for a feature.
+ */
+export const WRITE_ID_COLUMN = '__larder_write_id'
+
+/** Write ids are filename-safe: letters, digits, `_` and `-`, 1 to 64 characters. */
+export const WRITE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
+
+/** Options of an offline store's `writeBatch`. */
+export interface OfflineWriteOptions {
+  /**
+   * Identifies this write (see {@link WRITE_ID_PATTERN}). Every appended row carries it, and
+   * a store that already holds a write with this id appends nothing: a retried push never
+   * adds its rows twice. Without it the store makes a fresh id.
+   */
+  writeId?: string
+}
+
 /** A read of a view's source for materialization. */
 export interface PullRequest {
   /** The view, its source already replaced by its batch source. */
@@ -127,7 +147,7 @@ export interface OfflineStore {
   /** Every row with `start <= event_ts <= end`, same columns as `pullLatest`. */
   pullAll(request: PullRequest): AsyncIterable<arrow.RecordBatch>
   /** Appends rows (larder names) to a view's source. Capability `offlineWrite`. */
-  writeBatch?(source: SourceSpec, table: arrow.Table): Promise<void>
+  writeBatch?(source: SourceSpec, table: arrow.Table, options?: OfflineWriteOptions): Promise<void>
   /** Columns and types of a source, for apply-time validation and schema inference. */
   sourceSchema(source: SourceSpec): Promise<SourceSchema>
   /** Checks that a source exists and is readable; throws a LarderError naming it otherwise. */

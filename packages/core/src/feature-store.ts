@@ -1,6 +1,7 @@
 /**
  * `FeatureStore`: the facade over a repo's config, definitions, registry and stores.
  */
+import { createHash } from 'node:crypto'
 import { resolve } from 'node:path'
 import * as arrow from 'apache-arrow'
 import { checkViewsAgainstSources } from './apply.js'
@@ -70,6 +71,34 @@ export interface PushResult {
   rows: number
   onlineRowsWritten: number
   offlineRowsWritten: number
+}
+
+/** Options of {@link FeatureStore.push}. */
+export interface PushOptions {
+  /** Where the rows go. @default 'online' */
+  to?: PushMode
+  /**
+   * Makes a retry exact: pushes to one push source with the same key append their offline
+   * rows once (the HTTP server takes it from the `Idempotency-Key` header). Any string of 1
+   * to 255 characters; send the same rows with the same key.
+   * @default undefined (every push is a new write)
+   */
+  idempotencyKey?: string
+}
+
+/**
+ * The offline write id of a push: derived from the push source and the idempotency key (so
+ * the same key on two push sources names two writes), or undefined for a fresh write.
+ */
+function writeIdOf(pushSourceName: string, key: string | undefined): string | undefined {
+  if (key === undefined) return undefined
+  if (typeof key !== 'string' || key.length === 0 || key.length > 255) {
+    throw new LarderError(
+      'INVALID_INPUT',
+      `idempotency key must be a string of 1 to 255 characters, got ${typeof key === 'string' ? `${key.length} characters` : typeof key}`,
+    )
+  }
+  return `k${createHash('sha256').update(`${pushSourceName}\u0000${key}`).digest('hex').slice(0, 40)}`
 }
 
 /** The lower bound of "the earliest source row" (0001-01-01T00:00:00Z in epoch micros). */
@@ -486,11 +515,22 @@ export class FeatureStore {
    * Pushes rows to every view fed by a push source: online (newer rows win), offline
    * (appended to the push source's batch source), or both. Every row is checked against
    * every target view before anything is written.
+   *
+   * Whole or absent, and exact on retry: the online write comes first (a replay of it is a
+   * no-op by the write rule), then the offline append as one atomic part that carries a
+   * write id. With `idempotencyKey`, a retry of a push that failed half-way (or succeeded
+   * without its caller knowing) appends nothing twice: the store finds the write id and
+   * skips the append.
+   * @example
+   * await store.push('driver_stats_push_source', rows, {
+   *   to: 'online_and_offline',
+   *   idempotencyKey: 'batch-2026-11-30T12:00',
+   * })
    */
   async push(
     pushSourceName: string,
     rows: InputRows,
-    options: { to?: PushMode } = {},
+    options: PushOptions = {},
   ): Promise<PushResult> {
     const to = options.to ?? 'online'
     if (!['online', 'offline', 'online_and_offline'].includes(to)) {
@@ -499,6 +539,7 @@ export class FeatureStore {
         `push destination '${to}' is not one of online, offline, online_and_offline`,
       )
     }
+    const writeId = writeIdOf(pushSourceName, options.idempotencyKey)
     const index = await this.registryIndex()
     const views = index.pushTargets.get(pushSourceName)
     if (!views || views.length === 0) {
@@ -515,25 +556,16 @@ export class FeatureStore {
     }
     const checked = views.map((v) => checkRows(index, v, rows, `push to '${pushSourceName}'`))
     const n = checked[0]?.n ?? 0
-    let offlineRowsWritten = 0
-    if (to !== 'online') {
-      const offline = this.config.offlineStore
-      if (!offline.writeBatch || !offline.capabilities.offlineWrite) {
-        throw new LarderError(
-          'UNSUPPORTED',
-          `offline store '${offline.name}' cannot append pushed rows`,
-          { hint: "push with to: 'online'" },
-        )
-      }
-      // One table holding every column any target view needs, written once.
-      const vectors: Record<string, arrow.Vector> = {}
-      for (const c of checked) {
-        const table = toArrowTable(c)
-        for (const f of table.schema.fields) vectors[f.name] ??= table.getChild(f.name)!
-      }
-      await offline.writeBatch(batchSourceOf(views[0]!.source), new arrow.Table(vectors))
-      offlineRowsWritten = n
+    const offline = this.config.offlineStore
+    if (to !== 'online' && (!offline.writeBatch || !offline.capabilities.offlineWrite)) {
+      throw new LarderError(
+        'UNSUPPORTED',
+        `offline store '${offline.name}' cannot append pushed rows`,
+        { hint: "push with to: 'online'" },
+      )
     }
+    // Online first: if it fails, nothing was appended offline; if the offline append fails
+    // after it, a retry rewrites the same online rows (a no-op) and appends once.
     let onlineRowsWritten = 0
     if (to !== 'offline') {
       for (const c of checked.filter((c) => c.view.online)) {
@@ -543,6 +575,19 @@ export class FeatureStore {
           toOnlineRows(c),
         )
       }
+    }
+    let offlineRowsWritten = 0
+    if (to !== 'online' && offline.writeBatch) {
+      // One table holding every column any target view needs, written once.
+      const vectors: Record<string, arrow.Vector> = {}
+      for (const c of checked) {
+        const table = toArrowTable(c)
+        for (const f of table.schema.fields) vectors[f.name] ??= table.getChild(f.name)!
+      }
+      await offline.writeBatch(batchSourceOf(views[0]!.source), new arrow.Table(vectors), {
+        ...(writeId !== undefined && { writeId }),
+      })
+      offlineRowsWritten = n
     }
     return { views: views.map((v) => v.name), rows: n, onlineRowsWritten, offlineRowsWritten }
   }
