@@ -3,7 +3,8 @@
  * Parquet/CSV files, executed by an embedded DuckDB (spilling to disk beyond memory).
  */
 import { randomUUID } from 'node:crypto'
-import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises'
+import { existsSync } from 'node:fs'
+import { mkdir, readdir, realpath, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, extname, join, matchesGlob, relative, resolve } from 'node:path'
 import {
@@ -22,14 +23,21 @@ import {
   LarderError,
   OfflineStoreBase,
   type OfflineStoreCapabilities,
+  type OfflineWriteOptions,
   type PullRequest,
   type RetrievalJob,
   type RetrievalPlan,
   type SourceSchema,
   type SourceSpec,
   sourceColumn,
+  sweepStaleTempDirs,
+  sweepStaleTemps,
   tableToRows,
+  tempDirName,
+  tempPathFor,
   type ValueTypeName,
+  WRITE_ID_COLUMN,
+  WRITE_ID_PATTERN,
 } from '@larder/core'
 import type * as arrow from 'apache-arrow'
 import * as Arrow from 'apache-arrow'
@@ -44,12 +52,7 @@ import {
 } from './arrow-io.js'
 import { valueTypeOfDuck } from './duck-types.js'
 import { duckdbDialect } from './duckdb-dialect.js'
-import {
-  type FileFormat,
-  type FileSourceSpec,
-  fileSourceKind,
-  formatOfPath,
-} from './file-source.js'
+import { type FileFormat, type FileSourceSpec, fileSourceKind } from './file-source.js'
 import { ident, isGlob, literal, type ResolvedPath, readRelation, resolvePath } from './sql.js'
 
 const COMPONENT = 'file'
@@ -68,7 +71,7 @@ export interface FileOfflineStoreOptions {
   memoryLimit?: string
   /**
    * Where DuckDB spills data larger than memory.
-   * @default a fresh `larder-duckdb-*` folder in the OS temp folder, removed on `close()`
+   * @default a fresh `larder-duckdb-<pid>-*` folder in the OS temp folder, removed on `close()` (and, after a crash, by the next store that starts)
    */
   tempDirectory?: string
   /**
@@ -155,7 +158,10 @@ export class FileOfflineStore extends OfflineStoreBase {
   async #createInstance(): Promise<DuckDBInstance> {
     let tempDirectory = this.#options.tempDirectory
     if (tempDirectory === undefined) {
-      tempDirectory = await mkdtemp(join(tmpdir(), 'larder-duckdb-'))
+      // Named with this pid: folders of processes that were killed are swept here.
+      await sweepStaleTempDirs(tmpdir(), 'larder-duckdb-')
+      tempDirectory = join(tmpdir(), tempDirName('larder-duckdb-'))
+      await mkdir(tempDirectory, { recursive: true })
       this.#createdTempDir = tempDirectory
     } else {
       await mkdir(tempDirectory, { recursive: true })
@@ -278,11 +284,14 @@ export class FileOfflineStore extends OfflineStoreBase {
       read.resolved.path,
       read.spec.format,
     )
-    return columns.map((c) => ({
-      name: c.name,
-      valueType: valueTypeOfDuck(c.type),
-      rawType: c.type.toString(),
-    }))
+    // The write-id column of appended rows is Larder's bookkeeping, never a feature.
+    return columns
+      .filter((c) => c.name !== WRITE_ID_COLUMN)
+      .map((c) => ({
+        name: c.name,
+        valueType: valueTypeOfDuck(c.type),
+        rawType: c.type.toString(),
+      }))
   }
 
   /**
@@ -332,11 +341,14 @@ export class FileOfflineStore extends OfflineStoreBase {
       resolved.path,
       entityTable.format,
     )
-    return columns.map((c) => ({
-      name: c.name,
-      valueType: valueTypeOfDuck(c.type),
-      rawType: c.type.toString(),
-    }))
+    // The write-id column of appended rows is Larder's bookkeeping, never a feature.
+    return columns
+      .filter((c) => c.name !== WRITE_ID_COLUMN)
+      .map((c) => ({
+        name: c.name,
+        valueType: valueTypeOfDuck(c.type),
+        rawType: c.type.toString(),
+      }))
   }
 
   #sqlEntityTable(): LarderError {
@@ -636,41 +648,65 @@ export class FileOfflineStore extends OfflineStoreBase {
 
   /**
    * Appends rows (larder names) to a file source, columns renamed to source names and cast
-   * to the source's existing column types. Nothing partial is ever visible: files are
-   * written under a temporary name, then renamed.
+   * to the source's column types (the written schema is the source's). Nothing partial is
+   * ever visible: files are written under a temporary name, then renamed; temp files of
+   * writers that were killed are removed by the next write to the same place.
    *
-   * - folder source: a new `part-<epoch ms>-<uuid>.parquet` (`.csv` for CSV) in the folder; in
-   *   a hive-partitioned folder, one part per partition under its `key=value` folders (the rows
+   * Every appended row carries the write id in the hidden column `__larder_write_id`
+   * ({@link WRITE_ID_COLUMN}); given `options.writeId`, a write whose id is already stored
+   * appends nothing (a retried push is exact).
+   *
+   * - folder source: a new `part-<write id>.parquet` (`.csv` for CSV) in the folder; in a
+   *   hive-partitioned folder, one part per partition under its `key=value` folders (the rows
    *   must hold the partition columns);
    * - glob source: the same, in the glob's folder (the name must match the glob);
    * - single-file source: the file is rewritten with the rows appended (Feast's behaviour;
-   *   costs a full rewrite: prefer a folder for frequent pushes);
-   * - missing path: created, as a file when the path has an extension, else as a folder.
-   * @throws LarderError SCHEMA_MISMATCH when a column is not in the source.
+   *   costs a full rewrite: prefer a folder for frequent pushes). A symbolic link is
+   *   followed: the real file is rewritten and the link kept;
+   * - missing file (a path with an extension): NOT_FOUND, as for materialization (create it
+   *   first, so that its schema is the one you chose); a missing folder is created.
+   * @throws LarderError NOT_FOUND when the source's path does not exist; SCHEMA_MISMATCH
+   *   when a column is not in the source; INVALID_INPUT for a malformed write id.
    */
-  async writeBatch(source: SourceSpec, table: arrow.Table): Promise<void> {
+  async writeBatch(
+    source: SourceSpec,
+    table: arrow.Table,
+    options: OfflineWriteOptions = {},
+  ): Promise<void> {
     const spec = this.#fileSpec(source)
-    const resolved = await resolvePath(spec.path, this.context?.repoPath, spec.format)
-    let existing: Array<{ name: string; type: DuckDBType }> | undefined
-    if (resolved.shape === 'file') {
-      existing = await this.#describe(
-        readRelation(resolved, spec.format),
-        `source '${spec.name}'`,
-        resolved.path,
-        spec.format,
+    if (options.writeId !== undefined && !WRITE_ID_PATTERN.test(options.writeId)) {
+      throw fail(
+        'INVALID_INPUT',
+        `write id '${options.writeId.slice(0, 70)}' is not 1 to 64 letters, digits, '_' or '-'`,
       )
-    } else if (resolved.shape !== 'missing') {
+    }
+    const writeId = options.writeId ?? `${Date.now()}-${randomUUID()}`
+    const resolved = await resolvePath(spec.path, this.context?.repoPath, spec.format)
+    if (resolved.shape === 'missing' && extname(resolved.path) !== '') {
+      // A new file would get the pushed rows' types, not the ones the source was meant to
+      // have (and materialization answers NOT_FOUND for it): refuse, as materialization does.
+      throw fail(
+        'NOT_FOUND',
+        `source '${spec.name}': file '${resolved.path}' does not exist, so rows cannot be appended to it`,
+        `create it first with the source's columns (materialization needs it too), or point the source at a folder, which pushes create`,
+      )
+    }
+    let existing: Array<{ name: string; type: DuckDBType }> | undefined
+    if (resolved.shape !== 'missing')
       try {
         existing = await this.#describe(
-          readRelation(resolved, spec.format, { hivePartitioning: spec.hivePartitioning }),
+          readRelation(resolved, spec.format, {
+            ...(resolved.shape !== 'file' && { hivePartitioning: spec.hivePartitioning }),
+          }),
           `source '${spec.name}'`,
           resolved.path,
           spec.format,
         )
       } catch (err) {
-        if (!(err instanceof LarderError && err.code === 'NOT_FOUND')) throw err
+        // An empty folder or a glob matching nothing yet: the first part sets the schema.
+        if (resolved.shape === 'file' || !(err instanceof LarderError && err.code === 'NOT_FOUND'))
+          throw err
       }
-    }
     const existingTypes = existing ? new Map(existing.map((c) => [c.name, c.type])) : undefined
     const select: string[] = []
     for (const field of table.schema.fields) {
@@ -679,7 +715,7 @@ export class FileOfflineStore extends OfflineStoreBase {
         throw fail(
           'SCHEMA_MISMATCH',
           `cannot write column '${field.name}' to source '${spec.name}': '${resolved.path}' has no column '${target}'`,
-          `its columns are ${[...existingTypes.keys()].join(', ')}`,
+          `its columns are ${[...existingTypes.keys()].filter((c) => c !== WRITE_ID_COLUMN).join(', ')}`,
         )
       }
       const type = existingTypes?.get(target)
@@ -689,39 +725,87 @@ export class FileOfflineStore extends OfflineStoreBase {
           : `${ident(field.name)} AS ${ident(target)}`,
       )
     }
+    select.push(`${literal(writeId)}::VARCHAR AS ${ident(WRITE_ID_COLUMN)}`)
+    const plan = await this.#writePlan(spec, resolved, table, writeId)
+    if (options.writeId !== undefined && (await this.#holdsWrite(plan, resolved, spec, writeId)))
+      return
+    await mkdir(dirname(plan.target), { recursive: true })
+    await sweepStaleTemps(plan.target)
+    if (plan.hive.length > 0) await sweepStaleTemps(resolved.path)
+    const connection = await this.connect()
+    // Staged next to the target (same file system, so renames are atomic); a partitioned
+    // write stages next to the source folder, outside what readers scan.
+    const temp = tempPathFor(plan.hive.length > 0 ? resolved.path : plan.target)
+    const tableName = `__larder_push_${randomUUID().replaceAll('-', '')}`
     const format = spec.format
     const copyOptions = format === 'csv' ? '(FORMAT csv, HEADER true)' : '(FORMAT parquet)'
-    const ext = format === 'csv' ? '.csv' : '.parquet'
-    const partName = `part-${Date.now()}-${randomUUID()}${ext}`
-    let target: string
-    let asSingleFile = false
-    if (resolved.shape === 'directory') {
-      target = join(resolved.path, partName)
-    } else if (resolved.shape === 'glob') {
+    try {
+      await loadArrowTable(connection, tableName, table, `rows for source '${spec.name}'`)
+      let query = `SELECT ${select.join(', ')} FROM temp.main.${ident(tableName)}`
+      if (plan.singleFile) {
+        query = `SELECT * FROM ${readRelation({ ...resolved, path: plan.target, pattern: plan.target }, format)} UNION ALL BY NAME ${query}`
+      }
+      if (plan.hive.length > 0) {
+        // Partitioned COPY into a staging folder next to the source, then each finished file
+        // is renamed into its partition: readers never see a partial file.
+        const pattern = literal(`${plan.partStem}-{i}`)
+        const hiveOptions = `${copyOptions.slice(0, -1)}, PARTITION_BY (${plan.hive.map(ident).join(', ')}), FILENAME_PATTERN ${pattern})`
+        await connection.run(`COPY (${query}) TO ${literal(temp)} ${hiveOptions}`)
+        for (const file of await listFiles(temp)) {
+          const destination = join(resolved.path, relative(temp, file))
+          await mkdir(dirname(destination), { recursive: true })
+          await rename(file, destination)
+        }
+      } else {
+        await connection.run(`COPY (${query}) TO ${literal(temp)} ${copyOptions}`)
+        await rename(temp, plan.target)
+      }
+    } catch (err) {
+      if (err instanceof LarderError) throw err
+      throw fail(
+        'BACKEND_ERROR',
+        `writing to source '${spec.name}' (${plan.target}) failed: ${messageOf(err)}`,
+        undefined,
+        err,
+      )
+    } finally {
+      await rm(temp, { force: true, recursive: true })
+      this.#release(connection)
+    }
+  }
+
+  /** Where a write goes: the file to (re)write or the new part, and the hive keys. */
+  async #writePlan(
+    spec: FileSourceSpec,
+    resolved: ResolvedPath,
+    table: arrow.Table,
+    writeId: string,
+  ): Promise<{ target: string; singleFile: boolean; hive: string[]; partStem: string }> {
+    const ext = spec.format === 'csv' ? '.csv' : '.parquet'
+    const partStem = `part-${writeId}`
+    if (resolved.shape === 'file') {
+      // Follow a symbolic link: rewrite the real file, keep the link.
+      return { target: await realpath(resolved.path), singleFile: true, hive: [], partStem }
+    }
+    if (resolved.shape === 'missing') {
+      return { target: join(resolved.path, partStem + ext), singleFile: false, hive: [], partStem }
+    }
+    if (resolved.shape === 'glob') {
       let folder = resolved.path
       while (isGlob(folder)) folder = dirname(folder)
-      target = join(folder, partName)
+      const target = join(folder, partStem + ext)
       if (!matchesGlob(target, resolved.pattern)) {
         throw fail(
           'UNSUPPORTED',
-          `source '${spec.name}': a new part file '${partName}' in '${folder}' would not match the glob '${spec.path}'`,
+          `source '${spec.name}': a new part file '${basename(target)}' in '${folder}' would not match the glob '${spec.path}'`,
           'point the source at a folder, or use a glob like data/*.parquet',
         )
       }
-    } else if (resolved.shape === 'file') {
-      target = resolved.path
-      asSingleFile = true
-    } else if (extname(resolved.path) !== '' && formatOfPath(resolved.path) === format) {
-      target = resolved.path
-    } else {
-      target = join(resolved.path, partName)
+      return { target, singleFile: false, hive: [], partStem }
     }
     // A hive-partitioned folder gets the rows under their `key=value` folders: a part at its
     // root would turn hive partitioning off for the whole source.
-    const hive =
-      resolved.shape === 'directory' && spec.hivePartitioning !== false
-        ? await hiveKeys(resolved.path)
-        : []
+    const hive = spec.hivePartitioning !== false ? await hiveKeys(resolved.path) : []
     for (const key of hive) {
       if (!table.schema.fields.some((f) => sourceColumn(spec, f.name) === key)) {
         throw fail(
@@ -731,46 +815,34 @@ export class FileOfflineStore extends OfflineStoreBase {
         )
       }
     }
-    await mkdir(dirname(target), { recursive: true })
+    return { target: join(resolved.path, partStem + ext), singleFile: false, hive, partStem }
+  }
+
+  /** True when the source already holds the rows of write `writeId`. */
+  async #holdsWrite(
+    plan: { target: string; singleFile: boolean; hive: string[]; partStem: string },
+    resolved: ResolvedPath,
+    spec: FileSourceSpec,
+    writeId: string,
+  ): Promise<boolean> {
+    if (!plan.singleFile) {
+      if (plan.hive.length === 0) return existsSync(plan.target)
+      const prefix = `${plan.partStem}-`
+      return (await listFiles(resolved.path)).some((f) => basename(f).startsWith(prefix))
+    }
+    const relation = readRelation(
+      { ...resolved, path: plan.target, pattern: plan.target },
+      spec.format,
+    )
     const connection = await this.connect()
-    // Staged next to the target (same file system, so renames are atomic); a partitioned
-    // write stages next to the source folder, outside what readers scan.
-    const temp =
-      hive.length > 0
-        ? join(dirname(resolved.path), `.${basename(resolved.path)}.${randomUUID()}.tmp`)
-        : join(dirname(target), `.${basename(target)}.${randomUUID()}.tmp`)
-    const tableName = `__larder_push_${randomUUID().replaceAll('-', '')}`
     try {
-      await loadArrowTable(connection, tableName, table, `rows for source '${spec.name}'`)
-      let query = `SELECT ${select.join(', ')} FROM temp.main.${ident(tableName)}`
-      if (asSingleFile) {
-        query = `SELECT * FROM ${readRelation(resolved, format)} UNION ALL BY NAME ${query}`
-      }
-      if (hive.length > 0) {
-        // Partitioned COPY into a staging folder next to the source, then each finished file
-        // is renamed into its partition: readers never see a partial file.
-        const pattern = literal(basename(partName, ext) + '-{i}')
-        const options = `${copyOptions.slice(0, -1)}, PARTITION_BY (${hive.map(ident).join(', ')}), FILENAME_PATTERN ${pattern})`
-        await connection.run(`COPY (${query}) TO ${literal(temp)} ${options}`)
-        for (const file of await listFiles(temp)) {
-          const destination = join(resolved.path, relative(temp, file))
-          await mkdir(dirname(destination), { recursive: true })
-          await rename(file, destination)
-        }
-      } else {
-        await connection.run(`COPY (${query}) TO ${literal(temp)} ${copyOptions}`)
-        await rename(temp, target)
-      }
-    } catch (err) {
-      if (err instanceof LarderError) throw err
-      throw fail(
-        'BACKEND_ERROR',
-        `writing to source '${spec.name}' (${target}) failed: ${messageOf(err)}`,
-        undefined,
-        err,
+      const columns = (await connection.run(`SELECT * FROM ${relation} LIMIT 0`)).columnNames()
+      if (!columns.includes(WRITE_ID_COLUMN)) return false
+      const found = await connection.run(
+        `SELECT 1 FROM ${relation} WHERE ${ident(WRITE_ID_COLUMN)} = ${literal(writeId)} LIMIT 1`,
       )
+      return (await found.getRows()).length > 0
     } finally {
-      await rm(temp, { force: true, recursive: true })
       this.#release(connection)
     }
   }
