@@ -324,7 +324,14 @@ export async function createFeatureServer(
 
   app.post<{ Body: PushBody }>('/push', { schema: { body: pushBody } }, async (request) => {
     const { push_source_name: name, df, to = 'online' } = request.body
-    const result = await store.push(name, df, { to })
+    const key = request.headers['idempotency-key']
+    if (Array.isArray(key)) {
+      throw new HttpError(400, 'INVALID_INPUT', 'give the Idempotency-Key header once')
+    }
+    const result = await store.push(name, df, {
+      to,
+      ...(key !== undefined && { idempotencyKey: key }),
+    })
     metrics.rowsPushed.inc({ push_source: name, to }, result.rows)
     metrics.rowsWritten.inc({ operation: 'push' }, result.onlineRowsWritten)
     return {

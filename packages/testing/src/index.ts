@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 
+export * from './fault-proxy.js'
 export * from './generators.js'
 export * from './offline/index.js'
 export * from './online/index.js'
