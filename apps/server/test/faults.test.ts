@@ -90,55 +90,59 @@ async function readRating(id: number) {
   return ((await res.json()) as { results: Array<{ values: unknown[] }> }).results[1]!.values[0]
 }
 
-describe.skipIf(!redis.available)('finding 1: pushes are whole or absent, retries exact', () => {
-  test('Redis resetting connections: the failed pushes write nothing offline; the retry writes once', async () => {
-    const before = await offlineRows()
-    // Connect once through the proxy, then Redis "crashes".
-    expect((await push(ID, 'warm-up')).status).toBe(200)
-    expect(await offlineRows()).toBe(before + 1)
-    proxy.setMode('reset')
-    for (let i = 0; i < 2; i++) {
-      const failed = await push(ID + 1, 'push-1')
-      expect(failed.status).toBeGreaterThanOrEqual(500)
+describe.skipIf(!redis.available)(
+  'finding 1: pushes are whole or absent, retries exact',
+  { timeout: 30_000 },
+  () => {
+    test('Redis resetting connections: the failed pushes write nothing offline; the retry writes once', async () => {
+      const before = await offlineRows()
+      // Connect once through the proxy, then Redis "crashes".
+      expect((await push(ID, 'warm-up')).status).toBe(200)
       expect(await offlineRows()).toBe(before + 1)
-    }
-    proxy.setMode('pass')
-    const ok = await push(ID + 1, 'push-1')
-    expect(ok.status).toBe(200)
-    expect(ok.json).toMatchObject({ online_rows_written: 1, offline_rows_written: 1 })
-    expect(await offlineRows()).toBe(before + 2)
-    expect(await readRating(ID + 1)).toBe(4.25)
-    // The client never saw the answer and retries again: nothing changes.
-    const again = await push(ID + 1, 'push-1')
-    expect(again.status).toBe(200)
-    expect(await offlineRows()).toBe(before + 2)
-    // The same key on a new push is the same write: no row; a new key is a new write.
-    expect((await push(ID + 2, 'push-1')).status).toBe(200)
-    expect(await offlineRows()).toBe(before + 2)
-    expect((await push(ID + 2, 'push-2')).status).toBe(200)
-    expect(await offlineRows()).toBe(before + 3)
-  })
+      proxy.setMode('reset')
+      for (let i = 0; i < 2; i++) {
+        const failed = await push(ID + 1, 'push-1')
+        expect(failed.status).toBeGreaterThanOrEqual(500)
+        expect(await offlineRows()).toBe(before + 1)
+      }
+      proxy.setMode('pass')
+      const ok = await push(ID + 1, 'push-1')
+      expect(ok.status).toBe(200)
+      expect(ok.json).toMatchObject({ online_rows_written: 1, offline_rows_written: 1 })
+      expect(await offlineRows()).toBe(before + 2)
+      expect(await readRating(ID + 1)).toBe(4.25)
+      // The client never saw the answer and retries again: nothing changes.
+      const again = await push(ID + 1, 'push-1')
+      expect(again.status).toBe(200)
+      expect(await offlineRows()).toBe(before + 2)
+      // The same key on a new push is the same write: no row; a new key is a new write.
+      expect((await push(ID + 2, 'push-1')).status).toBe(200)
+      expect(await offlineRows()).toBe(before + 2)
+      expect((await push(ID + 2, 'push-2')).status).toBe(200)
+      expect(await offlineRows()).toBe(before + 3)
+    })
 
-  test('the offline append failing after the online write: the retry appends exactly once', async () => {
-    const path = join(dir, 'data/driver_push.parquet')
-    const before = await offlineRows()
-    copyFileSync(path, `${path}.saved`)
-    writeFileSync(path, 'not parquet')
-    const failed = await push(ID + 3, 'push-3')
-    expect(failed.status).toBeGreaterThanOrEqual(400)
-    copyFileSync(`${path}.saved`, path)
-    rmSync(`${path}.saved`)
-    expect(await offlineRows()).toBe(before)
-    expect((await push(ID + 3, 'push-3')).status).toBe(200)
-    expect((await push(ID + 3, 'push-3')).status).toBe(200)
-    expect(await offlineRows()).toBe(before + 1)
-  })
+    test('the offline append failing after the online write: the retry appends exactly once', async () => {
+      const path = join(dir, 'data/driver_push.parquet')
+      const before = await offlineRows()
+      copyFileSync(path, `${path}.saved`)
+      writeFileSync(path, 'not parquet')
+      const failed = await push(ID + 3, 'push-3')
+      expect(failed.status).toBeGreaterThanOrEqual(400)
+      copyFileSync(`${path}.saved`, path)
+      rmSync(`${path}.saved`)
+      expect(await offlineRows()).toBe(before)
+      expect((await push(ID + 3, 'push-3')).status).toBe(200)
+      expect((await push(ID + 3, 'push-3')).status).toBe(200)
+      expect(await offlineRows()).toBe(before + 1)
+    })
 
-  test('without a key a failed push is still absent offline (online is written first)', async () => {
-    const before = await offlineRows()
-    proxy.setMode('reset')
-    expect((await push(ID + 4)).status).toBeGreaterThanOrEqual(500)
-    proxy.setMode('pass')
-    expect(await offlineRows()).toBe(before)
-  })
-})
+    test('without a key a failed push is still absent offline (online is written first)', async () => {
+      const before = await offlineRows()
+      proxy.setMode('reset')
+      expect((await push(ID + 4)).status).toBeGreaterThanOrEqual(500)
+      proxy.setMode('pass')
+      expect(await offlineRows()).toBe(before)
+    })
+  },
+)

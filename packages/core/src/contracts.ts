@@ -71,7 +71,7 @@ export const WRITE_ID_COLUMN = '__larder_write_id'
 export const WRITE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/
 
 /** Options of an offline store's `writeBatch`. */
-export interface OfflineWriteOptions {
+export interface OfflineWriteOptions extends RunOptions {
   /**
    * Identifies this write (see {@link WRITE_ID_PATTERN}). Every appended row carries it, and
    * a store that already holds a write with this id appends nothing: a retried push never

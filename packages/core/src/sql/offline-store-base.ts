@@ -14,6 +14,7 @@ import {
   EVENT_TS_COLUMN,
   OfflineStoreBase,
   type OfflineStoreCapabilities,
+  type OfflineWriteOptions,
   type PullRequest,
   type RetrievalJob,
   type SourceSchema,
@@ -777,12 +778,13 @@ export abstract class SqlOfflineStoreBase extends OfflineStoreBase {
   /**
    * Appends rows (larder names) to a table source, in one `INSERT ... SELECT` from a staged
    * upload: all rows or none. Columns are renamed to source names and checked first.
+   * `options.writeId` is not kept by table sources yet (a retried push may append twice).
    * @throws LarderError SCHEMA_MISMATCH naming a column the source does not have.
    */
   async writeBatch(
     source: SourceSpec,
     table: arrow.Table,
-    options: RunOptions = {},
+    options: OfflineWriteOptions = {},
   ): Promise<void> {
     const signal = options.signal
     const relation = this.sourceRelation(source)
