@@ -589,17 +589,23 @@ function statementTypeOf(tokens: readonly Token[]): string {
   )
 }
 
-/** `` `p.d.t` `` -> `"p"."d"."t"` (a backtick-quoted path is split at its dots). */
+/**
+ * `` `p.d.t` `` -> `"p"."d"."t"`: a backtick-quoted path is split at its dots, unless it is one
+ * part of a dotted name (`` `p`.`d.x`.`t` ``) or an alias (`` AS `a.b` ``): those are one name.
+ */
 function splitBacktickPaths(tokens: readonly Token[]): Token[] {
   const out: Token[] = []
-  for (const t of tokens) {
-    if (t.kind === 'quoted' && t.value.includes('.')) {
+  tokens.forEach((t, i) => {
+    const before = tokens[prevSig(tokens, i - 1)]
+    const after = tokens[nextSig(tokens, i + 1)]
+    const single = isWord(before, 'AS') || before?.kind === 'dot' || after?.kind === 'dot'
+    if (t.kind === 'quoted' && t.value.includes('.') && !single) {
       t.value.split('.').forEach((part, i) => {
         if (i > 0) out.push(rawToken('.', 'dot'))
         out.push({ kind: 'quoted', text: duckIdent(part), value: part })
       })
     } else out.push(t)
-  }
+  })
   return out
 }
 
