@@ -1,8 +1,8 @@
 // `larder ingest` as a real child process against the Kafka test broker (in this process, on
 // an ephemeral loopback port): kill -9 mid-stream and restart loses and doubles nothing;
 // SIGTERM exits 0 with a summary; two processes in one group share the partitions.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -87,8 +87,24 @@ export const driverTrips = streamFeatureView({
   return dir
 }
 
-const larder = (dir: string, args: string[]) =>
-  spawnSync(process.execPath, [BIN, '-c', dir, ...args], { encoding: 'utf8' })
+/** Runs the CLI without blocking this process (the broker lives in its event loop). */
+function larder(
+  dir: string,
+  args: string[],
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, '-c', dir, ...args], { stdio: 'pipe' })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => {
+      stdout += d
+    })
+    child.stderr.on('data', (d) => {
+      stderr += d
+    })
+    child.on('close', (status) => resolve({ status, stdout, stderr }))
+  })
+}
 
 interface Ingest {
   child: ChildProcess
@@ -193,7 +209,7 @@ describe('larder ingest (child process, Kafka test broker)', () => {
     const topic = `trips_${Math.random().toString(36).slice(2, 8)}`
     await broker.createTopic(topic, 3)
     const dir = makeRepo(topic)
-    const apply = larder(dir, ['apply'])
+    const apply = await larder(dir, ['apply'])
     expect(apply.stderr).toBe('')
     expect(apply.status).toBe(0)
 
@@ -231,7 +247,7 @@ describe('larder ingest (child process, Kafka test broker)', () => {
 
     // Online: the latest event per key (event time, then created), whatever the order.
     const keys = [...new Set(all.map((e) => e.driver_id))]
-    const online = larder(dir, [
+    const online = await larder(dir, [
       'get-online-features',
       '--entities',
       JSON.stringify({ driver_id: keys }),
@@ -265,7 +281,7 @@ describe('larder ingest (child process, Kafka test broker)', () => {
       `driver_id,event_timestamp\n${all.map((e) => `${e.driver_id},${e.event_timestamp}`).join('\n')}\n`,
     )
     const out = join(dir, 'training.csv')
-    const hist = larder(dir, [
+    const hist = await larder(dir, [
       'get-historical-features',
       '--entity-df',
       entityCsv,
@@ -275,7 +291,6 @@ describe('larder ingest (child process, Kafka test broker)', () => {
       out,
     ])
     expect(hist.status, hist.stderr).toBe(0)
-    const { readFileSync } = await import('node:fs')
     const got = readFileSync(out, 'utf8').trim().split('\n').slice(1)
     expect(got.map((l) => Number(l.split(',').at(-1)))).toEqual(
       all.map((e) => latest(all, e.driver_id, e.event_timestamp)!.trips),
@@ -286,7 +301,8 @@ describe('larder ingest (child process, Kafka test broker)', () => {
     const topic = `shared_${Math.random().toString(36).slice(2, 8)}`
     await broker.createTopic(topic, 3)
     const dir = makeRepo(topic)
-    expect(larder(dir, ['apply']).status).toBe(0)
+    const applied = await larder(dir, ['apply'])
+    expect(applied.status, applied.stderr).toBe(0)
     const lastAssignment = (i: Ingest) => {
       const lines = i.err().match(/reading partitions [^\n]*/g) ?? []
       const last = lines.at(-1)

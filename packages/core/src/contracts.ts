@@ -430,4 +430,9 @@ export interface StreamConnector {
   /** The source kind it serves, e.g. `kafka`. */
   readonly kind: string
   createConsumer(request: StreamConsumerRequest): StreamConsumer
+  /**
+   * Checks, at apply time, that a source's stream exists and its brokers answer; throws a
+   * LarderError naming the source, the stream and the brokers otherwise.
+   */
+  checkSource?(source: SourceSpec): Promise<void>
 }

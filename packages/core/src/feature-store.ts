@@ -16,6 +16,7 @@ import {
   type HistoricalFeaturesRequest,
   type HistoricalRetrievalJob,
 } from './historical.js'
+import { checkStreamViews } from './ingest/check.js'
 import { type IngestOptions, type IngestViewSummary, runIngest } from './ingest/run.js'
 import { loadRepo } from './loader.js'
 import { type Logger, noopLogger } from './logger.js'
@@ -118,6 +119,8 @@ export interface PlanResult extends RegistryDiff {
   declared: DeclaredRepo
   /** Printable form (`Created feature view x` ...). */
   text: string
+  /** What could not be checked (with `skipSourceValidation`: unreachable streams). */
+  warnings: string[]
 }
 
 /** Counts of what a definition set holds. */
@@ -218,8 +221,18 @@ export class FeatureStore {
       // Inferred schemas are known only now: re-check references to their features.
       validateReferences(declared)
     }
+    const warnings = await checkStreamViews(
+      declared.streamFeatureViews,
+      new Map(declared.entities.map((e) => [e.name, e])),
+      this.declared(),
+      this.config,
+      {
+        repoPath: this.repoPath,
+        ...(options.skipSourceValidation ? { skipSourceValidation: true } : {}),
+      },
+    )
     const diff = diffRegistry(current, declared)
-    return { ...diff, declared, text: formatDiff(diff) }
+    return { ...diff, declared, text: formatDiff(diff), warnings }
   }
 
   /**

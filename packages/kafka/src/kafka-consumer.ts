@@ -6,6 +6,7 @@
 import {
   type DeadLetter,
   LarderError,
+  type Logger,
   type StreamConnector,
   StreamConsumerBase,
   type StreamConsumerRequest,
@@ -94,6 +95,72 @@ export function kafkaConnector(options: KafkaConnectorOptions = {}): StreamConne
   return {
     kind: 'kafka',
     createConsumer: (request) => new KafkaStreamConsumer(request, options),
+    checkSource: (source) => checkKafkaSource(source as KafkaSourceSpec, options),
+  }
+}
+
+/** The connector's client for a source: the given one, or a kafkajs client. */
+function clientFor(
+  source: KafkaSourceSpec,
+  options: KafkaConnectorOptions,
+  logger: Logger | undefined,
+  retries = 5,
+): KafkaClientLike {
+  const given = options.client
+  if (typeof given === 'function') return given({ bootstrapServers: source.bootstrapServers })
+  if (given) return given
+  return new Kafka({
+    clientId: options.clientId ?? 'larder',
+    brokers: source.bootstrapServers,
+    ...(options.ssl === undefined ? {} : { ssl: options.ssl as never }),
+    ...(options.sasl === undefined ? {} : { sasl: options.sasl as never }),
+    connectionTimeout: 3000,
+    retry: { retries, initialRetryTime: 200 },
+    logLevel: logLevel.WARN,
+    logCreator: () => (entry) => {
+      const { message, ...rest } = entry.log
+      if (entry.level <= logLevel.ERROR)
+        logger?.warn({ ...rest, kafka: entry.namespace }, `kafkajs: ${message}`)
+      else logger?.debug({ ...rest, kafka: entry.namespace }, `kafkajs: ${message}`)
+    },
+  }) as unknown as KafkaClientLike
+}
+
+/**
+ * Apply-time check: the topic exists and the brokers answer.
+ * @throws LarderError BACKEND_UNAVAILABLE naming the brokers, NOT_FOUND naming the topic.
+ */
+async function checkKafkaSource(
+  source: KafkaSourceSpec,
+  options: KafkaConnectorOptions,
+): Promise<void> {
+  const admin = clientFor(source, options, undefined, 1).admin()
+  let topics: string[]
+  try {
+    await admin.connect()
+    topics = await admin.listTopics()
+  } catch (err) {
+    throw new LarderError(
+      'BACKEND_UNAVAILABLE',
+      `cannot reach Kafka at ${source.bootstrapServers.join(', ')} for source '${source.name}': ${messageOf(err)}`,
+      {
+        component: COMPONENT,
+        hint: 'start the brokers or fix bootstrapServers; apply --skip-source-validation registers it anyway',
+        cause: err,
+      },
+    )
+  } finally {
+    await admin.disconnect().catch(() => {})
+  }
+  if (!topics.includes(source.topic)) {
+    throw new LarderError(
+      'NOT_FOUND',
+      `topic '${source.topic}' of source '${source.name}' does not exist on ${source.bootstrapServers.join(', ')}`,
+      {
+        component: COMPONENT,
+        hint: 'create it, or apply --skip-source-validation to register the source anyway',
+      },
+    )
   }
 }
 
@@ -146,29 +213,7 @@ export class KafkaStreamConsumer extends StreamConsumerBase {
   }
 
   #clientOf(): KafkaClientLike {
-    if (this.#client) return this.#client
-    const given = this.#options.client
-    if (typeof given === 'function')
-      this.#client = given({ bootstrapServers: this.#source.bootstrapServers })
-    else if (given) this.#client = given
-    else {
-      const logger = this.context?.logger
-      this.#client = new Kafka({
-        clientId: this.#options.clientId ?? 'larder',
-        brokers: this.#source.bootstrapServers,
-        ...(this.#options.ssl === undefined ? {} : { ssl: this.#options.ssl as never }),
-        ...(this.#options.sasl === undefined ? {} : { sasl: this.#options.sasl as never }),
-        connectionTimeout: 3000,
-        retry: { retries: 5, initialRetryTime: 200 },
-        logLevel: logLevel.WARN,
-        logCreator: () => (entry) => {
-          const { message, ...rest } = entry.log
-          if (entry.level <= logLevel.ERROR)
-            logger?.warn({ ...rest, kafka: entry.namespace }, `kafkajs: ${message}`)
-          else logger?.debug({ ...rest, kafka: entry.namespace }, `kafkajs: ${message}`)
-        },
-      }) as unknown as KafkaClientLike
-    }
+    this.#client ??= clientFor(this.#source, this.#options, this.context?.logger)
     return this.#client
   }
 

@@ -10,6 +10,7 @@ import {
   type IngestViewSummary,
   streamFeatureView,
   t,
+  type ValueTypeName,
 } from '@larder/core'
 import { type KafkaTestBroker, startKafkaTestBroker } from '@larder/emulators'
 import { fileOfflineStore, fileSource } from '@larder/file'
@@ -238,12 +239,59 @@ describe('store.ingest from Kafka', () => {
     await store.close()
   }, 30_000)
 
-  it('fails with one clear line when the topic does not exist', async () => {
+  it('fails with one clear line when the topic does not exist, at apply and at ingest', async () => {
     const { store } = repo('no_such_topic')
-    await store.apply()
+    await expect(store.apply()).rejects.toThrow(
+      /topic 'no_such_topic' of source 'no_such_topic' does not exist/,
+    )
+    const applied = await store.apply({ skipSourceValidation: true })
+    expect(applied.warnings).toEqual([
+      expect.stringMatching(/stream of source 'no_such_topic' not checked: .*does not exist/),
+    ])
     await expect(store.ingest({ signal: AbortSignal.timeout(5000) })).rejects.toThrow(
       /topic 'no_such_topic' of source 'no_such_topic' does not exist/,
     )
     await store.close()
+  })
+
+  it('apply: an unreachable broker is an error naming it (a warning when skipping source validation)', async () => {
+    const { store } = repo('trips_down', { bootstrapServers: ['127.0.0.1:1'] })
+    await expect(store.plan()).rejects.toThrow(
+      /cannot reach Kafka at 127.0.0.1:1 for source 'trips_down'/,
+    )
+    const plan = await store.plan({ skipSourceValidation: true })
+    expect(plan.warnings[0]).toMatch(/cannot reach Kafka at 127.0.0.1:1/)
+    await store.close()
+  }, 20_000)
+
+  it("apply: the format's known schema must cover the view's fields with compatible types", async () => {
+    const topic = `typed_${Math.random().toString(36).slice(2, 8)}`
+    await broker.createTopic(topic, 1)
+    const field = (name: string, type: ValueTypeName | undefined, sourceType: string) => ({
+      name,
+      type,
+      sourceType,
+      nullable: false,
+    })
+    const fields = [
+      field('driver_id', 'int64', 'long'),
+      field('event_timestamp', 'timestamp', 'timestamp-micros'),
+      field('created', 'timestamp', 'timestamp-micros'),
+      field('conv_rate', 'float64', 'double'),
+      field('trips', 'string', 'string'),
+      field('city', 'string', 'string'),
+    ]
+    const typed = { ...json, describe: async () => ({ fields }) }
+    await expect(repo(topic, { format: typed }).store.plan()).rejects.toThrow(
+      /stream feature view 'driver_trips': feature 'trips' is int64 in the view but string in the json records of source/,
+    )
+    fields[4] = field('trips', 'int32', 'int')
+    await expect(repo(topic, { format: typed }).store.plan()).resolves.toMatchObject({
+      warnings: [],
+    })
+    fields.splice(1, 1)
+    await expect(repo(topic, { format: typed }).store.plan()).rejects.toThrow(
+      /event timestamp 'event_timestamp' is not a field/,
+    )
   })
 })

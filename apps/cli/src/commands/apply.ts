@@ -11,6 +11,7 @@ export function registerApply(program: Command, ctx: CommandContext): void {
     .action(async (opts: { skipSourceValidation?: boolean }) => {
       await ctx.withStore(async (store) => {
         const result = await store.apply({ skipSourceValidation: !!opts.skipSourceValidation })
+        for (const w of result.warnings) ctx.io.err(`warning: ${w}`)
         ctx.io.out(result.text)
         if (result.changes.length > 0)
           ctx.io.out(`Registry version ${result.version} written to ${store.registry.path}`)

@@ -11,6 +11,7 @@ export function registerPlan(program: Command, ctx: CommandContext): void {
     .action(async (opts: { skipSourceValidation?: boolean }) => {
       await ctx.withStore(async (store) => {
         const plan = await store.plan({ skipSourceValidation: !!opts.skipSourceValidation })
+        for (const w of plan.warnings) ctx.io.err(`warning: ${w}`)
         ctx.io.out(plan.text)
       })
     })
