@@ -33,19 +33,6 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true })
 })
 
-const FORMAT = `// A JSON record format written against core's format contract.
-import { recordError, StreamDecoderBase } from '@larder/core'
-class JsonDecoder extends StreamDecoderBase {
-  async decode(value) {
-    let v
-    try { v = JSON.parse(Buffer.from(value).toString('utf8')) } catch (err) { throw recordError('json', 'not JSON') }
-    if (!v || typeof v !== 'object' || Array.isArray(v)) throw recordError('json', 'not an object')
-    return v
-  }
-}
-export const json = { spec: { kind: 'json' }, createDecoder: () => new JsonDecoder(), describe: async () => undefined }
-`
-
 /** A feature repo with one Kafka-fed stream view over `topic`. */
 function makeRepo(topic: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'larder-ingest-'))
@@ -64,17 +51,16 @@ export default defineConfig({
 })
 `,
   )
-  writeFileSync(join(dir, 'format.ts'), FORMAT)
   writeFileSync(
     join(dir, 'features.ts'),
     `import { entity, streamFeatureView, t } from '@larder/core'
 import { fileSource } from '@larder/file'
 import { kafkaSource } from '@larder/kafka'
-import { json } from './format.ts'
+import { jsonFormat } from '@larder/formats'
 export const driver = entity({ name: 'driver', joinKeys: ['driver_id'], valueType: t.int64 })
 const log = fileSource({ name: 'trips_log', path: 'data/trips_log', timestampField: 'event_timestamp', createdTimestampColumn: 'created' })
 export const trips = kafkaSource({
-  name: 'trips', bootstrapServers: ${JSON.stringify(broker.brokers)}, topic: '${topic}', format: json,
+  name: 'trips', bootstrapServers: ${JSON.stringify(broker.brokers)}, topic: '${topic}', format: jsonFormat(),
   timestampField: 'event_timestamp', createdTimestampColumn: 'created', batchSource: log,
 })
 export const driverTrips = streamFeatureView({

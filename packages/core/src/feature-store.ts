@@ -221,15 +221,12 @@ export class FeatureStore {
       // Inferred schemas are known only now: re-check references to their features.
       validateReferences(declared)
     }
+    // Stream views: the stream exists and its brokers answer (warnings when skipping).
     const warnings = await checkStreamViews(
       declared.streamFeatureViews,
-      new Map(declared.entities.map((e) => [e.name, e])),
       this.declared(),
       this.config,
-      {
-        repoPath: this.repoPath,
-        ...(options.skipSourceValidation ? { skipSourceValidation: true } : {}),
-      },
+      options.skipSourceValidation ? { skipSourceValidation: true } : {},
     )
     const diff = diffRegistry(current, declared)
     return { ...diff, declared, text: formatDiff(diff), warnings }

@@ -14,15 +14,15 @@ import {
 } from '@larder/core'
 import { type KafkaTestBroker, startKafkaTestBroker } from '@larder/emulators'
 import { fileOfflineStore, fileSource } from '@larder/file'
+import { jsonFormat } from '@larder/formats'
 import { sqliteOnlineStore } from '@larder/sqlite'
 import { Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DEAD_LETTER_HEADERS, kafkaSource } from '../src/index.js'
-import { testJsonFormat } from './json-format.js'
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
 
-const json = testJsonFormat
+const json = jsonFormat()
 
 interface Event {
   driver_id: number
@@ -281,9 +281,13 @@ describe('store.ingest from Kafka', () => {
       field('trips', 'string', 'string'),
       field('city', 'string', 'string'),
     ]
-    const typed = { ...json, describe: async () => ({ fields }) }
+    const typed = {
+      spec: json.spec,
+      createDecoder: json.createDecoder.bind(json),
+      describe: async () => ({ fields }),
+    }
     await expect(repo(topic, { format: typed }).store.plan()).rejects.toThrow(
-      /stream feature view 'driver_trips': feature 'trips' is int64 in the view but string in the json records of source/,
+      /stream feature view 'driver_trips': field 'trips' \(feature 'trips'\) is string in the json format of source '.*', but the view needs int64/,
     )
     fields[4] = field('trips', 'int32', 'int')
     await expect(repo(topic, { format: typed }).store.plan()).resolves.toMatchObject({
@@ -291,7 +295,7 @@ describe('store.ingest from Kafka', () => {
     })
     fields.splice(1, 1)
     await expect(repo(topic, { format: typed }).store.plan()).rejects.toThrow(
-      /event timestamp 'event_timestamp' is not a field/,
+      /field 'event_timestamp' \(event timestamp\) is not in the json format/,
     )
   })
 })
