@@ -70,11 +70,36 @@ const LOGICAL_TYPES = {
   date: timestampType((v) => BigInt(v) * MICROS_PER_DAY, 'timestamp'),
 }
 
+/**
+ * Makes every Avro `long` the bigint long: avsc takes `"long"` from the registry, but builds
+ * `{ "type": "long" }` and the underlying long of a logical type itself. For a logical type
+ * Larder reads, avsc asks twice with the same schema object: first for the logical type (left
+ * to avsc), then for its underlying type (answered here).
+ */
+function bigintLongHook(): (schema: unknown) => avro.Type | undefined {
+  const pending = new WeakSet<object>()
+  return (schema) => {
+    if (!schema || typeof schema !== 'object' || (schema as { type?: unknown }).type !== 'long') {
+      return undefined
+    }
+    const logical = (schema as { logicalType?: unknown }).logicalType
+    if (typeof logical === 'string' && Object.hasOwn(LOGICAL_TYPES, logical)) {
+      if (!pending.has(schema)) {
+        pending.add(schema)
+        return undefined
+      }
+      pending.delete(schema)
+    }
+    return BIGINT_LONG
+  }
+}
+
 /** avsc options for one schema (a fresh registry each time: avsc adds named types to it). */
 function typeOptions(registry: Record<string, avro.Type> = { long: BIGINT_LONG }) {
   return {
     registry,
     logicalTypes: LOGICAL_TYPES as never,
+    typeHook: bigintLongHook() as never,
     wrapUnions: 'auto' as const,
   }
 }

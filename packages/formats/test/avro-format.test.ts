@@ -68,6 +68,50 @@ describe('avroFormat with an inline schema', () => {
     expect(noCreated).toMatchObject({ driver_id: -1n, event_timestamp: -1n, created: null })
   })
 
+  it('reads every long form exactly: object form, logical types, shared schema objects', async () => {
+    const nanos = { type: 'long', logicalType: 'timestamp-nanos' }
+    const format = avroFormat({
+      schema: {
+        type: 'record',
+        name: 'Longs',
+        fields: [
+          { name: 'object_form', type: { type: 'long' } },
+          { name: 'unknown_logical', type: { type: 'long', logicalType: 'time-micros' } },
+          { name: 'at', type: nanos },
+          { name: 'again', type: nanos }, // the same schema object twice
+          { name: 'list', type: { type: 'array', items: { type: 'long' } } },
+        ],
+      },
+    })
+    const row = await format
+      .createDecoder()
+      .decode(
+        bytes([
+          ...zigzag(9223372036854775807n),
+          ...zigzag(-9007199254740993n),
+          ...zigzag(1769860800123456789n),
+          ...zigzag(-1n),
+          ...zigzag(1),
+          ...zigzag(9007199254740993n),
+          ...zigzag(0),
+        ]),
+      )
+    expect(row).toEqual({
+      object_form: 9223372036854775807n,
+      unknown_logical: -9007199254740993n,
+      at: 1769860800123456n,
+      again: -1n, // -1 ns is -0.001 µs: floored to -1 µs
+      list: [9007199254740993n],
+    })
+    expect((await format.describe())?.fields.map((f) => f.type)).toEqual([
+      'int64',
+      'int64',
+      'timestamp',
+      'timestamp',
+      'array<int64>',
+    ])
+  })
+
   it('gives bad-record errors for truncated, trailing and garbage bytes', async () => {
     const whole = tripBytes(1n, 2n, 3n)
     const results = await format
