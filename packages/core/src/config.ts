@@ -5,6 +5,7 @@
 import type { OfflineStore, OnlineStore, StreamConnector } from './contracts.js'
 import { LarderError } from './errors.js'
 import type { Logger } from './logger.js'
+import { isRegistryStore, type RegistrySetting } from './registry-store.js'
 import type { SchemaRegistryRuntimeOptions } from './stream-format.js'
 
 /** The `streams` section of the config. */
@@ -30,8 +31,13 @@ export function configuredConnector(
 export interface LarderConfig {
   /** Project name: namespaces online keys and tables. Letters, digits, underscores. */
   project: string
-  /** Registry file path, relative to the repo. @default 'data/registry.json' */
-  registry?: string
+  /**
+   * Where the registry lives: a file path relative to the repo, a URL (`s3://bucket/key`,
+   * `gs://bucket/key`, `postgres://user@host/db`, each needing its package:
+   * @larder/registry-s3, -gcs, -postgres), or a registry store object (`s3Registry({...})`).
+   * @default 'data/registry.json'
+   */
+  registry?: RegistrySetting
   offlineStore: OfflineStore
   onlineStore: OnlineStore
   /**
@@ -72,8 +78,15 @@ export function validateConfig(config: unknown, where: string): asserts config i
       `project must be a name of letters, digits and underscores, got ${JSON.stringify(c.project)}`,
     )
   }
-  if (c.registry !== undefined && (typeof c.registry !== 'string' || c.registry === '')) {
-    throw fail('registry must be a file path')
+  if (
+    c.registry !== undefined &&
+    !isRegistryStore(c.registry) &&
+    (typeof c.registry !== 'string' || c.registry === '')
+  ) {
+    throw fail(
+      'registry must be a file path, a registry URL or a registry store',
+      "e.g. registry: 'data/registry.json', 's3://bucket/registry.json' or s3Registry({...})",
+    )
   }
   const offline = c.offlineStore as Partial<OfflineStore> | undefined
   if (!offline || typeof offline.getHistoricalFeatures !== 'function') {

@@ -26,7 +26,8 @@ import {
   type OnlineFeaturesResponse,
 } from './online.js'
 import { RegistryIndex } from './refs.js'
-import { mergeInterval, Registry, type RegistryData } from './registry.js'
+import { FileRegistryStore, mergeInterval, Registry, type RegistryData } from './registry.js'
+import { registryLocation, resolveRegistryStore } from './registry-store.js'
 import { collectRepo, type DeclaredRepo, type Located, validateReferences } from './repo.js'
 import { batchSourceOf, type EntitySpec, type StoredViewSpec } from './spec.js'
 import type { TypedFeatureStore } from './typed.js'
@@ -155,9 +156,11 @@ export class FeatureStore {
     this.logger = options.config.logger ?? noopLogger
     this.registryTtlMs = (options.registryTtlSeconds ?? 60) * 1000
     this.clock = options.now ?? (() => new Date())
+    const setting = options.config.registry
     this.registry = new Registry(
-      resolve(this.repoPath, options.config.registry ?? 'data/registry.json'),
+      resolveRegistryStore(setting, this.repoPath, (path) => new FileRegistryStore(path)),
       options.config.project,
+      registryLocation(setting, this.repoPath),
     )
     const context = {
       project: options.config.project,
@@ -653,9 +656,13 @@ export class FeatureStore {
     return this as unknown as Omit<this, keyof TypedFeatureStore<Defs>> & TypedFeatureStore<Defs>
   }
 
-  /** Closes both stores. */
+  /** Closes both stores and the registry's store. */
   async close(): Promise<void> {
-    await Promise.allSettled([this.config.offlineStore.close(), this.config.onlineStore.close()])
+    await Promise.allSettled([
+      this.config.offlineStore.close(),
+      this.config.onlineStore.close(),
+      this.registry.close(),
+    ])
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -99,6 +99,27 @@ export function registryScheme(setting: string): string | undefined {
 }
 
 /**
+ * What messages call a `registry` setting: the store's location, the absolute file path, or
+ * the URL without its password and query.
+ */
+export function registryLocation(setting: RegistrySetting | undefined, repoPath: string): string {
+  if (setting !== undefined && typeof setting !== 'string') return setting.location
+  const value = setting ?? 'data/registry.json'
+  if (registryScheme(value) === undefined) {
+    const path = value.startsWith('file://') ? new URL(value).pathname : value
+    return isAbsolute(path) ? path : resolve(repoPath, path)
+  }
+  try {
+    const u = new URL(value)
+    if (u.password) u.password = '***'
+    u.search = ''
+    return u.toString()
+  } catch {
+    return `${registryScheme(value)}// registry`
+  }
+}
+
+/**
  * Turns a `registry` setting into a store: a store object as is; `s3://`, `gs://`,
  * `postgres://` URLs through their package; anything else as a file path relative to the repo.
  * @example

@@ -1,13 +1,17 @@
 /**
- * The registry: a JSON file holding every applied definition (as specs) and each view's
- * materialization intervals. Writes are atomic (temp file + rename) and versioned: an update
- * states the version it was computed from, and a lock file serializes writers, so two
- * concurrent `apply` runs can never silently lose one's changes.
+ * The registry: a JSON document holding every applied definition (as specs) and each view's
+ * materialization intervals, kept by a {@link RegistryStore} (a local file by default; S3,
+ * GCS or PostgreSQL to share it between machines). Updates are versioned: an update states
+ * the version it was computed from, and the store writes only if nobody wrote in between
+ * (compare-and-swap), so two concurrent `apply` runs, on one machine or on several, can never
+ * silently lose one's changes.
  */
+import { createHash } from 'node:crypto'
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { parseTime } from './duration.js'
-import { LarderError } from './errors.js'
+import { isLarderError, LarderError } from './errors.js'
+import { type RegistryStore, registryConflict, type StoredRegistry } from './registry-store.js'
 import type {
   EntitySpec,
   FeatureServiceSpec,
@@ -126,85 +130,117 @@ function checkShape(data: unknown, path: string): asserts data is RegistryData {
 /** Options of {@link Registry.update}. */
 export interface RegistryUpdateOptions {
   /**
-   * The version the change was computed from. When the file has moved on since, the update
-   * fails with REGISTRY_CONFLICT instead of overwriting someone else's change. Omit for
-   * merges that re-read the latest data (materialization intervals).
+   * The version the change was computed from. When the registry has moved on since, the
+   * update fails with REGISTRY_CONFLICT instead of overwriting someone else's change. Omit
+   * for merges that re-read the latest data (materialization intervals): those are retried
+   * on a concurrent write.
    */
   expectedVersion?: number
-  /** How long to wait for another writer's lock. @default 10000 */
+}
+
+/** Options of {@link FileRegistryStore}. */
+export interface FileRegistryStoreOptions {
+  /** How long a write waits for another writer's lock file. @default 10000 */
   lockTimeoutMs?: number
 }
 
 /**
- * A registry file.
+ * The registry logic over any {@link RegistryStore} (the local file by default): parsing and
+ * shape checks, the project check, versioned updates with REGISTRY_CONFLICT, teardown.
  * @example
  * const registry = new Registry('/repo/data/registry.json', 'quickstart')
  * const data = await registry.read()
  */
 export class Registry {
-  readonly path: string
+  /** Where the registry lives, for messages (a path or a URL without credentials). */
+  readonly location: string
   readonly project: string
+  readonly #store: Promise<RegistryStore>
 
-  constructor(path: string, project: string) {
-    this.path = path
+  /**
+   * @param store a store, a promise of one (URL settings load their package first), or a
+   * file path.
+   * @param location what messages call it, when `store` is a promise.
+   */
+  constructor(
+    store: RegistryStore | Promise<RegistryStore> | string,
+    project: string,
+    location?: string,
+  ) {
     this.project = project
+    const resolved: RegistryStore | Promise<RegistryStore> =
+      typeof store === 'string' ? new FileRegistryStore(store) : store
+    this.location =
+      location ??
+      (typeof store === 'string' ? store : 'location' in resolved ? resolved.location : 'registry')
+    this.#store = Promise.resolve(resolved).then((s) => {
+      s.configure?.({ project })
+      return s
+    })
+    // A store that failed to load reports it on use, not as an unhandled rejection.
+    this.#store.catch(() => {})
   }
 
-  /** Reads the registry; an absent file is an empty registry (version 0). */
+  /** Same as {@link location} (the file path for file registries). */
+  get path(): string {
+    return this.location
+  }
+
+  /** The store behind this registry. */
+  store(): Promise<RegistryStore> {
+    return this.#store
+  }
+
+  /** Reads the registry; nothing stored yet is an empty registry (version 0). */
   async read(): Promise<RegistryData> {
-    let text: string
-    try {
-      text = await readFile(this.path, 'utf8')
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return emptyRegistry(this.project)
-      throw new LarderError(
-        'REGISTRY_CORRUPT',
-        `cannot read registry ${this.path}: ${(err as Error).message}`,
-        {
-          component: 'registry',
-          cause: err,
-        },
-      )
-    }
+    return (await this.#readStored()).data
+  }
+
+  async #readStored(): Promise<{ data: RegistryData; token: string | undefined }> {
+    const store = await this.#store
+    const stored = await store.read()
+    if (stored === undefined) return { data: emptyRegistry(this.project), token: undefined }
     let data: unknown
     try {
-      data = JSON.parse(text)
+      data = JSON.parse(stored.text)
     } catch (err) {
-      throw new LarderError('REGISTRY_CORRUPT', `registry ${this.path} is not valid JSON`, {
+      throw new LarderError('REGISTRY_CORRUPT', `registry ${this.location} is not valid JSON`, {
         component: 'registry',
         cause: err,
         hint: 'restore it from a backup, or delete it and run `larder apply` again',
       })
     }
-    checkShape(data, this.path)
+    checkShape(data, this.location)
     if (data.project !== this.project) {
       throw new LarderError(
         'INVALID_CONFIG',
-        `registry ${this.path} belongs to project '${data.project}', but the config says '${this.project}'`,
+        `registry ${this.location} belongs to project '${data.project}', but the config says '${this.project}'`,
         {
           component: 'registry',
-          hint: "point `registry` in larder.config.ts at this project's own file",
+          hint: "point `registry` in larder.config.ts at this project's own registry",
         },
       )
     }
-    return data
+    return { data, token: stored.version }
   }
 
   /**
-   * Applies `mutate` to the latest data and writes the result atomically, under the lock.
-   * Resolves with what was written.
+   * Applies `mutate` to the latest data and writes the result only if nobody wrote in
+   * between (the store's compare-and-swap). Resolves with what was written. Without
+   * `expectedVersion`, a concurrent write makes it re-read and re-apply `mutate` (up to 20
+   * times); with it, a concurrent write is a REGISTRY_CONFLICT.
    */
   async update(
     mutate: (data: RegistryData) => RegistryData | Promise<RegistryData>,
     options: RegistryUpdateOptions = {},
   ): Promise<RegistryData> {
-    const release = await this.lock(options.lockTimeoutMs ?? 10_000)
-    try {
-      const current = await this.read()
+    const store = await this.#store
+    for (let attempt = 1; ; attempt++) {
+      const { data: current, token } = await this.#readStored()
       if (options.expectedVersion !== undefined && current.version !== options.expectedVersion) {
         throw new LarderError(
           'REGISTRY_CONFLICT',
-          `registry ${this.path} changed while this command ran (it was version ${options.expectedVersion}, it is now version ${current.version}): another apply won the race`,
+          `registry ${this.location} changed while this command ran (it was version ${options.expectedVersion}, it is now version ${current.version}): another apply won the race`,
           {
             component: 'registry',
             hint: 'run the command again to compute the change against the new registry',
@@ -214,16 +250,98 @@ export class Registry {
       const next = await mutate(structuredClone(current))
       next.version = current.version + 1
       next.updatedAt = new Date().toISOString()
-      await this.writeAtomically(next)
-      return next
+      try {
+        await store.write(`${JSON.stringify(next, null, 2)}\n`, token)
+        return next
+      } catch (err) {
+        if (!isLarderError(err, 'REGISTRY_CONFLICT')) throw err
+        if (options.expectedVersion !== undefined) {
+          throw new LarderError(
+            'REGISTRY_CONFLICT',
+            `registry ${this.location} changed while this command ran (it was version ${options.expectedVersion}): another apply won the race`,
+            {
+              component: 'registry',
+              cause: err,
+              hint: 'run the command again to compute the change against the new registry',
+            },
+          )
+        }
+        if (attempt >= 20) throw err
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt))
+      }
+    }
+  }
+
+  /** Deletes the registry (teardown). */
+  async remove(): Promise<void> {
+    await (await this.#store).delete()
+  }
+
+  /** Releases the store's connections. */
+  async close(): Promise<void> {
+    const store = await this.#store.catch(() => undefined)
+    await store?.close?.()
+  }
+}
+
+/**
+ * The registry as a local JSON file (the default): written atomically (temp file + rename)
+ * under a lock file; its version token is the SHA-256 of the content.
+ * @example
+ * const store = fileRegistryStore('/repo/data/registry.json')
+ */
+export class FileRegistryStore implements RegistryStore {
+  readonly path: string
+  readonly location: string
+  readonly #lockTimeoutMs: number
+
+  constructor(path: string, options: FileRegistryStoreOptions = {}) {
+    this.path = path
+    this.location = path
+    this.#lockTimeoutMs = options.lockTimeoutMs ?? 10_000
+  }
+
+  async read(): Promise<StoredRegistry | undefined> {
+    let text: string
+    try {
+      text = await readFile(this.path, 'utf8')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw new LarderError(
+        'REGISTRY_CORRUPT',
+        `cannot read registry ${this.path}: ${(err as Error).message}`,
+        {
+          component: 'registry',
+          cause: err,
+        },
+      )
+    }
+    return { text, version: contentVersion(text) }
+  }
+
+  async write(text: string, expectedVersion: string | undefined): Promise<string> {
+    const release = await this.lock(this.#lockTimeoutMs)
+    try {
+      const current = await this.read()
+      if (current?.version !== expectedVersion) {
+        throw registryConflict(
+          this.location,
+          current === undefined
+            ? 'it was deleted'
+            : expectedVersion === undefined
+              ? 'it already exists'
+              : 'its content moved on',
+        )
+      }
+      await this.writeAtomically(text)
+      return contentVersion(text)
     } finally {
       await release()
     }
   }
 
-  /** Deletes the registry file (teardown). */
-  async remove(): Promise<void> {
-    const release = await this.lock(10_000)
+  async delete(): Promise<void> {
+    const release = await this.lock(this.#lockTimeoutMs)
     try {
       await rm(this.path, { force: true })
     } finally {
@@ -231,7 +349,7 @@ export class Registry {
     }
   }
 
-  private async writeAtomically(data: RegistryData): Promise<void> {
+  private async writeAtomically(text: string): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true })
     // Under the lock: temp files of writers that were killed are removed here.
     await sweepStaleTemps(this.path)
@@ -239,7 +357,7 @@ export class Registry {
     try {
       const handle = await open(tmp, 'w')
       try {
-        await handle.writeFile(`${JSON.stringify(data, null, 2)}\n`)
+        await handle.writeFile(text)
         await handle.sync()
       } finally {
         await handle.close()
@@ -306,6 +424,19 @@ export class Registry {
       }
     }
   }
+}
+
+/** The version token of a file registry: the SHA-256 of its content. */
+function contentVersion(text: string): string {
+  return createHash('sha256').update(text).digest('hex')
+}
+
+/** The default registry store: a local JSON file. */
+export function fileRegistryStore(
+  path: string,
+  options?: FileRegistryStoreOptions,
+): FileRegistryStore {
+  return new FileRegistryStore(path, options)
 }
 
 /** Writes a registry snapshot to a path (used by tests and `registry-dump --output`). */

@@ -10,6 +10,7 @@ import {
   diffRegistry,
   emptyRegistry,
   entity,
+  FileRegistryStore,
   featureService,
   featureView,
   formatDiff,
@@ -97,9 +98,8 @@ describe('Registry', () => {
       join(dir, 'r.json.lock'),
       JSON.stringify({ pid: 2 ** 22 + 12345, at: Date.now() }),
     )
-    const written = await new Registry(join(dir, 'r.json'), 'p').update((d) => d, {
-      lockTimeoutMs: 2000,
-    })
+    const store = new FileRegistryStore(join(dir, 'r.json'), { lockTimeoutMs: 2000 })
+    const written = await new Registry(store, 'p').update((d) => d)
     expect(written.version).toBe(1)
   })
 

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto'
 import { Storage } from '@google-cloud/storage'
 import { isLarderError } from '@larder/core'
 import { type GcsEmulator, startGcsEmulator } from '@larder/emulators'
-import { registryStoreConformance } from '@larder/testing'
+import { registryApplyRace, registryStoreConformance } from '@larder/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { gcsRegistry, parseGcsUrl } from '../src/index.js'
 
@@ -29,6 +29,27 @@ describe('gcs registry store', () => {
       expect(() => parseGcsUrl(bad)).toThrow(/gs:\/\/bucket\/path\/registry.json/)
     }
   })
+
+  it('two machines applying at once: one wins, the other gets REGISTRY_CONFLICT, nothing is lost', async () => {
+    const arg = {
+      url: `gs://larder/race/${randomUUID()}.json`,
+      apiEndpoint: gcs.apiEndpoint,
+      projectId: 'test',
+    }
+    const outcomes = await registryApplyRace({
+      moduleUrl: new URL('../dist/index.js', import.meta.url).href,
+      factory: 'gcsRegistry',
+      arg,
+      project: 'race',
+    })
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(1)
+    expect(outcomes.find((o) => !o.ok)?.code).toBe('REGISTRY_CONFLICT')
+    const winner = outcomes[0]?.ok ? 'view_a' : 'view_b'
+    const store = gcsRegistry(arg)
+    const data = JSON.parse((await store.read())?.text ?? '{}')
+    expect(data.version).toBe(1)
+    expect(data.featureViews.map((v: { name: string }) => v.name)).toEqual([winner])
+  }, 30_000)
 
   it('a missing bucket is a config error naming it', async () => {
     const store = gcsRegistry({

@@ -2,7 +2,12 @@
 // (each location is a project row in a table of this run), a table per schema, errors.
 import { randomUUID } from 'node:crypto'
 import { isLarderError } from '@larder/core'
-import { type FoundService, findPostgres, registryStoreConformance } from '@larder/testing'
+import {
+  type FoundService,
+  findPostgres,
+  registryApplyRace,
+  registryStoreConformance,
+} from '@larder/testing'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { maskPostgresUrl, postgresRegistry } from '../src/index.js'
@@ -98,6 +103,24 @@ describe.skipIf(!pgService.available)('postgres registry store', () => {
     await client.end()
     await store.close()
   })
+
+  it('two machines applying at once: one wins, the other gets REGISTRY_CONFLICT, nothing is lost', async () => {
+    const arg = { url, table, project: `race_${randomUUID().slice(0, 8)}` }
+    const outcomes = await registryApplyRace({
+      moduleUrl: new URL('../dist/index.js', import.meta.url).href,
+      factory: 'postgresRegistry',
+      arg,
+      project: 'race',
+    })
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(1)
+    expect(outcomes.find((o) => !o.ok)?.code).toBe('REGISTRY_CONFLICT')
+    const winner = outcomes[0]?.ok ? 'view_a' : 'view_b'
+    const store = postgresRegistry(arg)
+    const data = JSON.parse((await store.read())?.text ?? '{}')
+    await store.close?.()
+    expect(data.version).toBe(1)
+    expect(data.featureViews.map((v: { name: string }) => v.name)).toEqual([winner])
+  }, 30_000)
 
   it('masks passwords in URLs', () => {
     expect(maskPostgresUrl('postgres://u:pw@h:5/d?x=1')).toBe('postgres://u:***@h:5/d')

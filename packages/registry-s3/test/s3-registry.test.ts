@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import { isLarderError } from '@larder/core'
 import { type S3Emulator, startS3Emulator } from '@larder/emulators'
-import { registryStoreConformance } from '@larder/testing'
+import { registryApplyRace, registryStoreConformance } from '@larder/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parseS3Url, s3Registry } from '../src/index.js'
 
@@ -50,6 +50,24 @@ describe('s3 registry store', () => {
     expect(isLarderError(err, 'BACKEND_UNAVAILABLE')).toBe(true)
     expect(String((err as Error).message)).toContain('s3://larder/x.json')
     await store.close()
+  }, 30_000)
+
+  it('two machines applying at once: one wins, the other gets REGISTRY_CONFLICT, nothing is lost', async () => {
+    const arg = { url: `s3://larder/race/${randomUUID()}.json`, endpoint: s3.endpoint }
+    const outcomes = await registryApplyRace({
+      moduleUrl: new URL('../dist/index.js', import.meta.url).href,
+      factory: 's3Registry',
+      arg,
+      project: 'race',
+    })
+    expect(outcomes.filter((o) => o.ok)).toHaveLength(1)
+    expect(outcomes.find((o) => !o.ok)?.code).toBe('REGISTRY_CONFLICT')
+    const winner = outcomes[0]?.ok ? 'view_a' : 'view_b'
+    const store = s3Registry(arg)
+    const data = JSON.parse((await store.read())?.text ?? '{}')
+    await store.close?.()
+    expect(data.version).toBe(1)
+    expect(data.featureViews.map((v: { name: string }) => v.name)).toEqual([winner])
   }, 30_000)
 
   it('the endpoint and region can come from the URL (one config line)', async () => {

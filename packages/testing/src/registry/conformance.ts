@@ -15,7 +15,7 @@
  * Each case opens stores on a fresh, empty location; several stores opened on one location
  * stand for several machines sharing it.
  */
-import { isLarderError, type RegistryStore } from '@larder/core'
+import { isLarderError, Registry, type RegistryStore } from '@larder/core'
 import { afterEach, describe, expect, test } from 'vitest'
 
 /** Options of {@link registryStoreConformance}. */
@@ -136,6 +136,33 @@ export function registryStoreConformance<L>(options: RegistryStoreConformanceOpt
       const back = await s.read()
       expect(back?.version).toBe(v)
       expect(back?.text).toBe(text)
+    })
+
+    test('a Registry over this store: concurrent merges from several machines all land', async () => {
+      await store()
+      const n = 6
+      const registries = await Promise.all(
+        Array.from({ length: n }, async () => new Registry(await openAt(location), 'race')),
+      )
+      await Promise.all(
+        registries.map((r, i) =>
+          r.update((d) => {
+            d.materializations[`view_${i}`] = [
+              {
+                start: '2026-01-01T00:00:00Z',
+                end: '2026-01-02T00:00:00Z',
+                at: '2026-01-02T00:00:00Z',
+              },
+            ]
+            return d
+          }),
+        ),
+      )
+      const data = await registries[0]!.read()
+      expect(data.version).toBe(n)
+      expect(Object.keys(data.materializations).sort()).toEqual(
+        Array.from({ length: n }, (_, i) => `view_${i}`).sort(),
+      )
     })
 
     test('a wrong version token is a conflict, not a crash', async () => {
