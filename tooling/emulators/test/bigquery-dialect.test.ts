@@ -263,3 +263,10 @@ describe('GoogleSQL details the warehouse backends emit', () => {
     )
   })
 })
+
+describe('backticked names with dots', () => {
+  test('a table path in one pair of backticks is split; columns and aliases are one name', () => {
+    const t = translateBigQuery('SELECT `a.b` AS `c.d` FROM `p.ds.t` AS `e.f`')
+    expect(t.sql).toBe('SELECT "a.b" AS "c.d" FROM "ds"."t" AS "e.f"')
+  })
+})

@@ -366,8 +366,7 @@ export function translateBigQuery(
     }
   }
 
-  let out = splitBacktickPaths(tokens)
-  out = out.map((t) => (t.kind === 'string' ? rawToken(duckString(t.value), 'string') : t))
+  let out = tokens.map((t) => (t.kind === 'string' ? rawToken(duckString(t.value), 'string') : t))
   out = out.map((t) => (t.kind === 'quoted' ? { ...t, text: duckIdent(t.value) } : t))
   const tables: string[] = []
   out = qualifyTables(out, options.defaultDataset, tables)
@@ -590,23 +589,16 @@ function statementTypeOf(tokens: readonly Token[]): string {
 }
 
 /**
- * `` `p.d.t` `` -> `"p"."d"."t"`: a backtick-quoted path is split at its dots, unless it is one
- * part of a dotted name (`` `p`.`d.x`.`t` ``) or an alias (`` AS `a.b` ``): those are one name.
+ * A table path written in one pair of backticks (`` `p.d.t` ``) is split at its dots into
+ * `"p"."d"."t"`; elsewhere (aliases, columns, one part of a dotted name) a backticked name
+ * with dots is one name, as in GoogleSQL.
  */
-function splitBacktickPaths(tokens: readonly Token[]): Token[] {
-  const out: Token[] = []
-  tokens.forEach((t, i) => {
-    const before = tokens[prevSig(tokens, i - 1)]
-    const after = tokens[nextSig(tokens, i + 1)]
-    const single = isWord(before, 'AS') || before?.kind === 'dot' || after?.kind === 'dot'
-    if (t.kind === 'quoted' && t.value.includes('.') && !single) {
-      t.value.split('.').forEach((part, i) => {
-        if (i > 0) out.push(rawToken('.', 'dot'))
-        out.push({ kind: 'quoted', text: duckIdent(part), value: part })
-      })
-    } else out.push(t)
-  })
-  return out
+function splitPath(parts: Token[]): Token[] {
+  const only = parts[0]
+  if (parts.length !== 1 || only?.kind !== 'quoted' || !only.value.includes('.')) return parts
+  return only.value
+    .split('.')
+    .map((part) => ({ kind: 'quoted', text: duckIdent(part), value: part }))
 }
 
 /**
@@ -622,7 +614,8 @@ function qualifyTables(
   const name = (p: Token[]): string =>
     p.map((x) => (x.kind === 'quoted' ? x.value : x.text)).join('.')
   return rewriteTableReferences(tokens, {
-    table: (parts, start, isCte) => {
+    table: (written, start, isCte) => {
+      const parts = isCte ? written : splitPath(written)
       if (parts.length === 3) {
         tables.push(name(parts.slice(1)))
         return parts.slice(1)
@@ -645,7 +638,10 @@ function qualifyTables(
       }
       return parts
     },
-    schema: (parts) => (parts.length === 2 ? parts.slice(1) : parts),
+    schema: (written) => {
+      const parts = splitPath(written)
+      return parts.length === 2 ? parts.slice(1) : parts
+    },
   })
 }
 
