@@ -94,7 +94,15 @@ export function bigquerySource(options: BigQuerySourceOptions): BigQuerySourceSp
 
 /** The parts of a source table name: `[project, dataset, table]` or `[dataset, table]`. */
 export function sourceTableParts(spec: BigQuerySourceSpec): string[] {
-  const parts = parseRelationName(spec.table as string)
+  let parts: string[]
+  try {
+    parts = parseRelationName(spec.table as string)
+  } catch (err) {
+    throw invalid(
+      `bigquery source '${spec.name}': table '${spec.table}' is not a table name (${(err as Error).message.split(': ')[0]?.replace(/^\[larder\] \[sql\] /, '')})`,
+      'write it as dataset.table or project.dataset.table; quote a part with backticks',
+    )
+  }
   if (parts.length < 2 || parts.length > 3) {
     throw invalid(
       `bigquery source '${spec.name}': table '${spec.table}' must be 'dataset.table' or 'project.dataset.table'`,
