@@ -13,7 +13,7 @@ import {
   StreamDecoderBase,
   type StreamFormat,
 } from '@larder/core'
-import { epochToMicros } from './timestamps.js'
+import { epochToMicros, parseRfc3339Micros } from './timestamps.js'
 
 const COMPONENT = 'json'
 const UNITS: ReadonlyArray<EpochUnit | 'auto'> = [
@@ -36,8 +36,9 @@ export interface JsonFormatOptions {
   timestampUnit?: EpochUnit | 'auto'
 }
 
-// Integers of 16 digits or more may lie beyond 2^53: only then parse with source access.
-const LONG_DIGITS = /\d{16}/
+// Integers of 16 digits or more may lie beyond 2^53: only then parse with source access
+// (digits after a decimal point, as in 0.12345678901234567, do not count).
+const LONG_DIGITS = /(?:^|[^.\d])\d{16}/
 
 function reviveBigIntegers(_key: string, value: unknown, context?: { source?: string }): unknown {
   if (
@@ -63,6 +64,8 @@ function toMicros(value: unknown, field: string, unit: EpochUnit | 'auto'): bigi
     return epochToMicros(value, unit) as bigint
   }
   if (typeof value === 'string') {
+    const fast = parseRfc3339Micros(value)
+    if (fast !== undefined) return fast
     const text = value.trim()
     if (/^-?\d+(\.\d+)?$/.test(text)) return epochToMicros(text, unit) as bigint
     if (text !== 'now') {
