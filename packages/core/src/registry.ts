@@ -426,6 +426,56 @@ export class FileRegistryStore implements RegistryStore {
   }
 }
 
+/** Options of {@link copyRegistry}. */
+export interface CopyRegistryOptions {
+  /** Replace a registry already at the destination. @default false */
+  overwrite?: boolean
+}
+
+/**
+ * Copies a project's registry from one store to another (moving it to S3, GCS or PostgreSQL,
+ * or back to a file). The document is checked before it is written; the destination must be
+ * empty unless `overwrite`, and the write is a compare-and-swap like any other.
+ * @returns the copied registry.
+ * @throws LarderError NOT_FOUND when the source holds no registry, REGISTRY_CONFLICT when the
+ * destination holds one (without `overwrite`) or changed during the copy.
+ * @example
+ * await copyRegistry(fileRegistryStore('data/registry.json'), s3Registry('s3://b/registry.json'))
+ */
+export async function copyRegistry(
+  from: RegistryStore,
+  to: RegistryStore,
+  options: CopyRegistryOptions = {},
+): Promise<RegistryData> {
+  const source = await from.read()
+  if (source === undefined) {
+    throw new LarderError('NOT_FOUND', `there is no registry at ${from.location}`, {
+      component: 'registry',
+      hint: 'check the source location, or run `larder apply` to create one',
+    })
+  }
+  let data: unknown
+  try {
+    data = JSON.parse(source.text)
+  } catch (err) {
+    throw new LarderError('REGISTRY_CORRUPT', `registry ${from.location} is not valid JSON`, {
+      component: 'registry',
+      cause: err,
+    })
+  }
+  checkShape(data, from.location)
+  to.configure?.({ project: data.project })
+  const existing = await to.read()
+  if (existing !== undefined && !options.overwrite) {
+    throw new LarderError('REGISTRY_CONFLICT', `${to.location} already holds a registry`, {
+      component: 'registry',
+      hint: 'pass --overwrite to replace it, or choose another destination',
+    })
+  }
+  await to.write(source.text, existing?.version)
+  return data
+}
+
 /** The version token of a file registry: the SHA-256 of its content. */
 function contentVersion(text: string): string {
   return createHash('sha256').update(text).digest('hex')

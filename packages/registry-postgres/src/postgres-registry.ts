@@ -124,7 +124,7 @@ export class PostgresRegistryStore implements RegistryStore {
         `registry ${this.location} has no project to key its row by`,
         {
           component: COMPONENT,
-          hint: 'pass project, or open it through FeatureStore (which passes the config project)',
+          hint: 'add ?project=NAME to the URL (or --project to registry-copy), or open it through FeatureStore, which passes the config project',
         },
       )
     }

@@ -12,6 +12,7 @@ import { registerList } from './list.js'
 import { registerMaterialize } from './materialize.js'
 import { registerMaterializeIncremental } from './materialize-incremental.js'
 import { registerPlan } from './plan.js'
+import { registerRegistryCopy } from './registry-copy.js'
 import { registerRegistryDump } from './registry-dump.js'
 import { registerServe } from './serve.js'
 import { registerTeardown } from './teardown.js'
@@ -32,5 +33,6 @@ export const COMMANDS: readonly RegisterCommand[] = [
   registerGetOnlineFeatures,
   registerServe,
   registerRegistryDump,
+  registerRegistryCopy,
   registerList,
 ]
