@@ -1,7 +1,12 @@
 /**
  * A small typed client of the feature server for Node callers (uses `fetch`).
  */
-import { type FeastOnlineJson, LarderError, type LarderErrorCode } from '@larder/core'
+import {
+  type FeastOnlineJson,
+  isLarderErrorCode,
+  LarderError,
+  type LarderErrorCode,
+} from '@larder/core'
 import type { ServerErrorCode } from './errors.js'
 import { jsonReplacer } from './json.js'
 
@@ -59,20 +64,6 @@ export interface FeatureServerClient {
   health(): Promise<{ status: 'ok'; project: string; registry_version: number }>
 }
 
-const LARDER_CODES = new Set<string>([
-  'INVALID_DEFINITION',
-  'INVALID_CONFIG',
-  'NOT_FOUND',
-  'INVALID_INPUT',
-  'SCHEMA_MISMATCH',
-  'REGISTRY_CONFLICT',
-  'REGISTRY_CORRUPT',
-  'BACKEND_UNAVAILABLE',
-  'BACKEND_ERROR',
-  'UNSUPPORTED',
-  'INTERNAL',
-])
-
 /**
  * An error answer of the server. `code` is a Larder error code (server-only codes map to
  * INVALID_INPUT for 4xx and BACKEND_ERROR for 5xx); `serverCode` is the code as sent.
@@ -84,8 +75,8 @@ export class FeatureServerError extends LarderError {
   readonly serverCode: ServerErrorCode | string
 
   constructor(status: number, serverCode: string, message: string) {
-    const code: LarderErrorCode = LARDER_CODES.has(serverCode)
-      ? (serverCode as LarderErrorCode)
+    const code: LarderErrorCode = isLarderErrorCode(serverCode)
+      ? serverCode
       : status >= 500
         ? 'BACKEND_ERROR'
         : 'INVALID_INPUT'

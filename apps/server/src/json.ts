@@ -8,7 +8,7 @@
  * parser does. It only runs when the body holds a run of 16 or more digits or such a key, so
  * ordinary requests pay nothing for it.
  */
-import { LarderError } from '@larder/core'
+import { isLarderError, LarderError } from '@larder/core'
 
 /** Deepest nesting of objects and lists a request body may have (real bodies need 4). */
 export const MAX_JSON_DEPTH = 32
@@ -65,7 +65,7 @@ export function parseRequestJson(text: string, maxDepth = MAX_JSON_DEPTH): unkno
       ? JSON.parse(text, guardedReviver as (key: string, value: unknown) => unknown)
       : JSON.parse(text)
   } catch (err) {
-    if (err instanceof LarderError) throw err
+    if (isLarderError(err)) throw err
     throw new LarderError('INVALID_INPUT', `malformed JSON body: ${(err as Error).message}`, {
       hint: 'send a JSON object with Content-Type: application/json',
     })

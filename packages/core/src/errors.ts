@@ -4,32 +4,54 @@
  * The original failure, when there is one, is kept as `cause`.
  */
 
-/** Stable machine-readable error codes. Grouped by what went wrong, not where. */
-export type LarderErrorCode =
-  /** A definition is invalid (duplicate name, bad field, unknown reference...). */
-  | 'INVALID_DEFINITION'
-  /** Config file missing or invalid. */
-  | 'INVALID_CONFIG'
-  /** A referenced object (view, feature, service, source, entity) does not exist. */
-  | 'NOT_FOUND'
-  /** User input (entity rows, pushed rows, times, files) is malformed. */
-  | 'INVALID_INPUT'
-  /** A stream record cannot be decoded or lacks what its view needs (it is dead-lettered). */
-  | 'INVALID_RECORD'
-  /** A source's columns do not match what a view needs. */
-  | 'SCHEMA_MISMATCH'
-  /** The registry changed under us (concurrent apply). */
-  | 'REGISTRY_CONFLICT'
-  /** The registry file is unreadable or corrupt. */
-  | 'REGISTRY_CORRUPT'
-  /** A backend service could not be reached or failed. */
-  | 'BACKEND_UNAVAILABLE'
-  /** A backend answered with an error. */
-  | 'BACKEND_ERROR'
-  /** The operation is not supported by this backend (see its capabilities). */
-  | 'UNSUPPORTED'
-  /** A bug in Larder: should never happen. */
-  | 'INTERNAL'
+/**
+ * Every stable error code, grouped by what went wrong, not where. Clients (the server's HTTP
+ * client, other processes) check a code they receive against this list.
+ * - `INVALID_DEFINITION`: a definition is invalid (duplicate name, bad field, unknown reference...).
+ * - `INVALID_CONFIG`: config file missing or invalid.
+ * - `NOT_FOUND`: a referenced object (view, feature, service, source, entity) does not exist.
+ * - `INVALID_INPUT`: user input (entity rows, pushed rows, times, files) is malformed.
+ * - `INVALID_RECORD`: a stream record cannot be decoded or lacks what its view needs (it is
+ *   dead-lettered).
+ * - `SCHEMA_MISMATCH`: a source's columns do not match what a view needs.
+ * - `REGISTRY_CONFLICT`: the registry changed under us (concurrent apply).
+ * - `REGISTRY_CORRUPT`: the registry file is unreadable or corrupt.
+ * - `BACKEND_UNAVAILABLE`: a backend service could not be reached or failed.
+ * - `BACKEND_ERROR`: a backend answered with an error.
+ * - `UNSUPPORTED`: the operation is not supported by this backend (see its capabilities).
+ * - `INTERNAL`: a bug in Larder: should never happen.
+ */
+export const LARDER_ERROR_CODES = [
+  'INVALID_DEFINITION',
+  'INVALID_CONFIG',
+  'NOT_FOUND',
+  'INVALID_INPUT',
+  'INVALID_RECORD',
+  'SCHEMA_MISMATCH',
+  'REGISTRY_CONFLICT',
+  'REGISTRY_CORRUPT',
+  'BACKEND_UNAVAILABLE',
+  'BACKEND_ERROR',
+  'UNSUPPORTED',
+  'INTERNAL',
+] as const
+
+/** Stable machine-readable error codes (see {@link LARDER_ERROR_CODES}). */
+export type LarderErrorCode = (typeof LARDER_ERROR_CODES)[number]
+
+const CODES: ReadonlySet<string> = new Set(LARDER_ERROR_CODES)
+
+/** True when `code` is one of {@link LARDER_ERROR_CODES}. */
+export function isLarderErrorCode(code: unknown): code is LarderErrorCode {
+  return typeof code === 'string' && CODES.has(code)
+}
+
+/**
+ * The brand every {@link LarderError} carries. A registered symbol (`Symbol.for`), so two
+ * copies of `@larder/core` in one process (a backend with its own copy) recognize each
+ * other's errors where `instanceof` would not.
+ */
+export const LARDER_ERROR_BRAND: unique symbol = Symbol.for('@larder/core/LarderError')
 
 /** Options for {@link LarderError}. */
 export interface LarderErrorOptions {
@@ -67,6 +89,7 @@ export class LarderError extends Error {
       options.cause === undefined ? undefined : { cause: options.cause },
     )
     this.name = 'LarderError'
+    Object.defineProperty(this, LARDER_ERROR_BRAND, { value: true })
     this.code = code
     this.component = options.component
     this.reason = reason
@@ -74,9 +97,14 @@ export class LarderError extends Error {
   }
 }
 
-/** True when `err` is a {@link LarderError}, optionally of the given code. */
+/**
+ * True when `err` is a {@link LarderError} (of this copy of core or of any other: it checks
+ * the {@link LARDER_ERROR_BRAND}, not the class), optionally of the given code.
+ */
 export function isLarderError(err: unknown, code?: LarderErrorCode): err is LarderError {
-  return err instanceof LarderError && (code === undefined || err.code === code)
+  if (typeof err !== 'object' || err === null) return false
+  if ((err as Record<symbol, unknown>)[LARDER_ERROR_BRAND] !== true) return false
+  return code === undefined || (err as { code?: unknown }).code === code
 }
 
 /** Errors that are the user's input's fault (an HTTP server maps these to 4xx). */

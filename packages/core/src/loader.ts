@@ -10,7 +10,7 @@ import { join, matchesGlob, relative, resolve, sep } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { type LarderConfig, validateConfig } from './config.js'
 import { type AnyDefinition, isDefinition } from './definitions.js'
-import { LarderError } from './errors.js'
+import { isLarderError, LarderError } from './errors.js'
 import type { Located } from './repo.js'
 import { installRepoResolution, packageName } from './runtime.js'
 
@@ -93,7 +93,7 @@ async function importFile(repoPath: string, rel: string): Promise<Record<string,
   try {
     return (await import(pathToFileURL(join(repoPath, rel)).href)) as Record<string, unknown>
   } catch (err) {
-    if (err instanceof LarderError) {
+    if (isLarderError(err)) {
       throw new LarderError(err.code, `${rel}: ${err.reason}`, {
         component: 'loader',
         cause: err,

@@ -21,6 +21,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb'
 import {
+  isLarderError,
   LarderError,
   type OnlineRow,
   OnlineStoreBase,
@@ -270,15 +271,14 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
 
   /** Where the store connects, for messages. */
   #where(): string {
-    const region = this.#options.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION
-    const parts = [`region ${region ?? '(unset)'}`]
+    const parts = [`region ${this.#options.region ?? "from the SDK's chain"}`]
     if (this.#options.endpoint) parts.push(`endpoint ${this.#options.endpoint}`)
     return parts.join(', ')
   }
 
   /** Turns an SDK error into a LarderError naming the table and what to do. */
   #fail(err: unknown, table: string, doing: string): LarderError {
-    if (err instanceof LarderError) return err
+    if (isLarderError(err)) return err
     const name = errorName(err)
     const where = this.#where()
     const options = { component: COMPONENT, cause: err }
@@ -478,8 +478,7 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
         this.context?.logger.debug({ table }, '[larder] [dynamodb] created table')
       } catch (err) {
         // Created meanwhile by another apply: fine, wait for it below.
-        if (!(err instanceof LarderError && errorName(err.cause) === 'ResourceInUseException'))
-          throw err
+        if (!(isLarderError(err) && errorName(err.cause) === 'ResourceInUseException')) throw err
       }
     }
     if (status !== 'ACTIVE') await this.#waitFor(table, 'ACTIVE', (s) => s === 'ACTIVE')

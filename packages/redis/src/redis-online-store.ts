@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto'
 import type { ConnectionOptions } from 'node:tls'
 import {
+  isLarderError,
   LarderError,
   type OnlineRow,
   OnlineStoreBase,
@@ -21,12 +22,16 @@ import { decodeTimestamp, decodeValue, encodeTimestamp, encodeValue, ProtoWriter
 import { featureFieldName } from './murmur3.js'
 import { DROP_SCRIPT, WRITE_SCRIPT } from './scripts.js'
 
+/** The component named in this package's errors. */
+const COMPONENT = 'redis'
+
 /** Options of {@link redisOnlineStore}. */
 export interface RedisOnlineStoreOptions {
   /**
    * The server to connect to (`redis://[:password@]host:port[/db]`, `rediss://` for TLS).
    * Ignored when `client`, `sentinels` or `cluster` is given.
-   * @default process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+   * A library reads no environment: pass `url: process.env.REDIS_URL` from the config.
+   * @default 'redis://127.0.0.1:6379'
    */
   url?: string
   /**
@@ -208,46 +213,46 @@ export function entityKeyPrefix(joinKeys: readonly string[]): Buffer {
 
 /** The online store on Redis. Create it with {@link redisOnlineStore}. */
 export class RedisOnlineStore extends OnlineStoreBase {
-  readonly name = 'redis'
+  readonly name = COMPONENT
   override readonly capabilities: OnlineStoreCapabilities
   /** Where the store connects, for messages (password hidden). */
   readonly target: string
-  private readonly options: RedisOnlineStoreOptions
-  private readonly batchSize: number
-  private readonly keysPerCall: number
-  private readonly ttl: string
-  private client: Redis | Cluster | undefined
-  private readonly ownsClient: boolean
-  private connecting: Promise<Redis | Cluster> | undefined
-  private everReady = false
+  readonly #options: RedisOnlineStoreOptions
+  readonly #batchSize: number
+  readonly #keysPerCall: number
+  readonly #ttl: string
+  #client: Redis | Cluster | undefined
+  readonly #ownsClient: boolean
+  #connecting: Promise<Redis | Cluster> | undefined
+  #everReady = false
   /** The last error the client emitted (ioredis reports connection failures as events). */
-  private lastError: Error | undefined
-  private readonly writeSha = sha1(WRITE_SCRIPT)
-  private readonly dropSha = sha1(DROP_SCRIPT)
-  private readonly viewFields = new Map<string, ViewFields>()
-  private readonly joinKeys = new Map<string, string[]>()
-  private projectBytes: Buffer | undefined
+  #lastError: Error | undefined
+  readonly #writeSha = sha1(WRITE_SCRIPT)
+  readonly #dropSha = sha1(DROP_SCRIPT)
+  readonly #viewFields = new Map<string, ViewFields>()
+  readonly #joinKeys = new Map<string, string[]>()
+  #projectBytes: Buffer | undefined
 
   constructor(options: RedisOnlineStoreOptions = {}) {
     super()
-    this.options = options
-    this.batchSize = Math.max(1, options.batchSize ?? 1000)
-    this.keysPerCall = Math.max(1, options.keysPerScript ?? 100)
+    this.#options = options
+    this.#batchSize = Math.max(1, options.batchSize ?? 1000)
+    this.#keysPerCall = Math.max(1, options.keysPerScript ?? 100)
     const ttl = options.keyTtlSeconds
     if (ttl !== undefined && (!Number.isInteger(ttl) || ttl <= 0)) {
       throw new LarderError(
         'INVALID_CONFIG',
         `keyTtlSeconds must be a positive integer, got ${ttl}`,
         {
-          component: 'redis',
+          component: COMPONENT,
         },
       )
     }
-    this.ttl = String(ttl ?? 0)
+    this.#ttl = String(ttl ?? 0)
     this.capabilities = { keyTtl: ttl !== undefined, concurrentWriters: true }
-    this.ownsClient = options.client === undefined
+    this.#ownsClient = options.client === undefined
     if (options.client) {
-      this.client = options.client
+      this.#client = options.client
       this.target = describeClient(options.client)
     } else if (options.cluster) {
       this.target = `redis cluster ${options.cluster.map((n) => (typeof n === 'object' ? `${n.host ?? '127.0.0.1'}:${n.port ?? 6379}` : String(n))).join(',')}`
@@ -260,31 +265,31 @@ export class RedisOnlineStore extends OnlineStoreBase {
 
   /** The URL a standalone client connects to. */
   get url(): string {
-    return this.options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+    return this.#options.url ?? 'redis://127.0.0.1:6379'
   }
 
   /**
    * The ioredis client, created (not connected) on first call. Exposed for tools and tests.
    */
   get redis(): Redis | Cluster {
-    if (!this.client) {
-      const client = this.createClient()
+    if (!this.#client) {
+      const client = this.#createClient()
       // Without a listener ioredis prints every connection error; keep the last for messages.
       client.on('error', (err: Error) => {
-        this.lastError = err
+        this.#lastError = err
       })
-      this.client = client
+      this.#client = client
     }
-    return this.client
+    return this.#client
   }
 
-  private createClient(): Redis | Cluster {
-    const o = this.options
+  #createClient(): Redis | Cluster {
+    const o = this.#options
     const tls = o.tls === true ? {} : o.tls === false ? undefined : o.tls
     const connectTimeout = o.connectTimeoutMs ?? 5000
     // Before the first successful connection, do not retry: fail fast with a clear error.
     // Afterwards, reconnect with a capped backoff.
-    const retry = (times: number) => (this.everReady ? Math.min(times * 100, 2000) : null)
+    const retry = (times: number) => (this.#everReady ? Math.min(times * 100, 2000) : null)
     const common: RedisOptions = {
       lazyConnect: true,
       connectTimeout,
@@ -317,21 +322,21 @@ export class RedisOnlineStore extends OnlineStoreBase {
   }
 
   /** Connects on first use; a LarderError naming the target when Redis is unreachable. */
-  private async ready(): Promise<Redis | Cluster> {
+  async #ready(): Promise<Redis | Cluster> {
     const client = this.redis
     const status = client.status
     if (status === 'ready') return client
     // Connected before and now reconnecting: ioredis queues the commands and retries them
     // (up to maxRetriesPerRequest), so a lasting outage surfaces as a failed command.
-    if (this.everReady && status !== 'end' && status !== 'wait') return client
-    this.connecting ??= (async () => {
+    if (this.#everReady && status !== 'end' && status !== 'wait') return client
+    this.#connecting ??= (async () => {
       try {
         if (status === 'wait' || status === 'end' || status === 'close') {
-          this.lastError = undefined
+          this.#lastError = undefined
           await client.connect()
         } else {
           // A client passed in that is connecting already: wait for it, not forever.
-          const limit = (this.options.connectTimeoutMs ?? 5000) + 1000
+          const limit = (this.#options.connectTimeoutMs ?? 5000) + 1000
           await new Promise<void>((resolve, reject) => {
             const done = (err?: Error) => {
               clearTimeout(timer)
@@ -347,62 +352,62 @@ export class RedisOnlineStore extends OnlineStoreBase {
             client.once('end', onEnd)
           })
         }
-        this.everReady = true
+        this.#everReady = true
         return client
       } catch (err) {
-        if (this.ownsClient) client.disconnect()
-        const cause = this.lastError ?? err
-        this.lastError = undefined
+        if (this.#ownsClient) client.disconnect()
+        const cause = this.#lastError ?? err
+        this.#lastError = undefined
         const reason = cause instanceof Error ? cause.message : String(cause)
         throw new LarderError(
           'BACKEND_UNAVAILABLE',
-          `cannot connect to ${this.target}: ${reason || 'connection refused'}; set REDIS_URL or pass redisOnlineStore({ url })`,
-          { component: 'redis', cause },
+          `cannot connect to ${this.target}: ${reason || 'connection refused'}; pass redisOnlineStore({ url }) (e.g. url: process.env.REDIS_URL in larder.config.ts)`,
+          { component: COMPONENT, cause },
         )
       } finally {
-        this.connecting = undefined
+        this.#connecting = undefined
       }
     })()
-    return this.connecting
+    return this.#connecting
   }
 
-  private get project(): Buffer {
-    if (!this.projectBytes) {
+  get #project(): Buffer {
+    if (!this.#projectBytes) {
       if (!this.context) {
         throw new LarderError('INTERNAL', 'the store was used before configure()', {
-          component: 'redis',
+          component: COMPONENT,
         })
       }
-      this.projectBytes = Buffer.from(this.context.project, 'utf8')
+      this.#projectBytes = Buffer.from(this.context.project, 'utf8')
     }
-    return this.projectBytes
+    return this.#projectBytes
   }
 
   override configure(context: Parameters<OnlineStoreBase['configure']>[0]): void {
     super.configure(context)
-    this.projectBytes = undefined
+    this.#projectBytes = undefined
   }
 
   /** The Redis key of an entity: its serialized key followed by the project name. */
   redisKey(entityKey: Uint8Array): Buffer {
-    const project = this.project
+    const project = this.#project
     const out = Buffer.allocUnsafe(entityKey.length + project.length)
     out.set(entityKey, 0)
     project.copy(out, entityKey.length)
     return out
   }
 
-  private fieldsOf(view: StoredViewSpec): ViewFields {
-    let vf = this.viewFields.get(view.name)
+  #fieldsOf(view: StoredViewSpec): ViewFields {
+    let vf = this.#viewFields.get(view.name)
     if (!vf) {
       vf = { tsField: Buffer.from(`_ts:${view.name}`, 'utf8'), fields: new Map(), types: new Map() }
-      this.viewFields.set(view.name, vf)
+      this.#viewFields.set(view.name, vf)
     }
     for (const f of view.features) vf.types.set(f.name, f.valueType)
     return vf
   }
 
-  private field(vf: ViewFields, view: string, feature: string): Buffer {
+  #field(vf: ViewFields, view: string, feature: string): Buffer {
     let f = vf.fields.get(feature)
     if (!f) {
       f = featureFieldName(view, feature)
@@ -411,47 +416,47 @@ export class RedisOnlineStore extends OnlineStoreBase {
     return f
   }
 
-  private failure(action: string, view: string | undefined, err: unknown): LarderError {
-    if (err instanceof LarderError) return err
+  #failure(action: string, view: string | undefined, err: unknown): LarderError {
+    if (isLarderError(err)) return err
     const reason = err instanceof Error ? err.message : String(err)
     const what = view === undefined ? action : `${action} view '${view}'`
     return new LarderError('BACKEND_ERROR', `${what} on ${this.target} failed: ${reason}`, {
-      component: 'redis',
+      component: COMPONENT,
       cause: err,
     })
   }
 
   async update(change: OnlineStoreUpdate): Promise<void> {
-    for (const e of change.entities) this.joinKeys.set(e.name, e.joinKeys)
-    for (const v of change.keep) this.fieldsOf(v)
+    for (const e of change.entities) this.#joinKeys.set(e.name, e.joinKeys)
+    for (const v of change.keep) this.#fieldsOf(v)
     if (change.drop.length > 0) await this.teardown(change.drop)
   }
 
   async writeBatch(view: StoredViewSpec, features: string[], rows: OnlineRow[]): Promise<number> {
     if (rows.length === 0) return 0
-    const vf = this.fieldsOf(view)
+    const vf = this.#fieldsOf(view)
     const types = features.map((f) => {
       const type = vf.types.get(f)
       if (!type) {
         throw new LarderError('NOT_FOUND', `feature '${f}' is not in view '${view.name}'`, {
-          component: 'redis',
+          component: COMPONENT,
         })
       }
       return type
     })
-    const names = features.map((f) => this.field(vf, view.name, f))
-    const client = await this.ready()
+    const names = features.map((f) => this.#field(vf, view.name, f))
+    const client = await this.#ready()
     // Standalone and Sentinel: many keys per script call (fewer commands, same per-key
     // atomicity). Cluster: one key per call, as keys of one call must share a slot.
-    const perCall = client instanceof Cluster ? 1 : Math.min(this.keysPerCall, this.batchSize)
-    const head: Array<string | Buffer> = [view.name, this.ttl, String(features.length), ...names]
+    const perCall = client instanceof Cluster ? 1 : Math.min(this.#keysPerCall, this.#batchSize)
+    const head: Array<string | Buffer> = [view.name, this.#ttl, String(features.length), ...names]
     const w = new ProtoWriter(1 << 16)
     let written = 0
     let pending: Promise<number> | undefined
     try {
-      for (let start = 0; start < rows.length; start += this.batchSize) {
+      for (let start = 0; start < rows.length; start += this.#batchSize) {
         const calls: WriteCall[] = []
-        const end = Math.min(rows.length, start + this.batchSize)
+        const end = Math.min(rows.length, start + this.#batchSize)
         for (let from = start; from < end; from += perCall) {
           const to = Math.min(end, from + perCall)
           const keys: Buffer[] = []
@@ -482,23 +487,23 @@ export class RedisOnlineStore extends OnlineStoreBase {
           calls.push({ numKeys: keys.length, args: [...keys, ...argv] })
         }
         // Keep one pipeline in flight while the next one is encoded.
-        const sent = this.runWrites(client, calls)
+        const sent = this.#runWrites(client, calls)
         if (pending) written += await pending
         pending = sent
       }
       if (pending) written += await pending
     } catch (err) {
       await pending?.catch(() => 0)
-      throw this.failure('writing', view.name, err)
+      throw this.#failure('writing', view.name, err)
     }
     return written
   }
 
   /** Runs write script calls; re-sends those that met NOSCRIPT with EVAL. */
-  private async runWrites(client: Redis | Cluster, batch: WriteCall[]): Promise<number> {
+  async #runWrites(client: Redis | Cluster, batch: WriteCall[]): Promise<number> {
     const results = await send(
       client,
-      batch.map((c): Command => ['EVALSHA', this.writeSha, c.numKeys, ...c.args]),
+      batch.map((c): Command => ['EVALSHA', this.#writeSha, c.numKeys, ...c.args]),
     )
     let written = 0
     const retry: WriteCall[] = []
@@ -527,14 +532,14 @@ export class RedisOnlineStore extends OnlineStoreBase {
     features: string[],
   ): Promise<Array<OnlineValue | undefined>> {
     if (keys.length === 0) return []
-    const vf = this.fieldsOf(view)
-    const fields = [vf.tsField, ...features.map((f) => this.field(vf, view.name, f))]
+    const vf = this.#fieldsOf(view)
+    const fields = [vf.tsField, ...features.map((f) => this.#field(vf, view.name, f))]
     const types = features.map((f) => vf.types.get(f))
-    const client = await this.ready()
+    const client = await this.#ready()
     const batches: Array<Promise<Array<[Error | null, unknown]>>> = []
     try {
-      for (let start = 0; start < keys.length; start += this.batchSize) {
-        const end = Math.min(keys.length, start + this.batchSize)
+      for (let start = 0; start < keys.length; start += this.#batchSize) {
+        const end = Math.min(keys.length, start + this.#batchSize)
         const commands: Command[] = []
         for (let i = start; i < end; i++)
           commands.push(['HMGET', this.redisKey(keys[i]!), ...fields])
@@ -560,7 +565,7 @@ export class RedisOnlineStore extends OnlineStoreBase {
       }
       return out
     } catch (err) {
-      throw this.failure('reading', view.name, err)
+      throw this.#failure('reading', view.name, err)
     }
   }
 
@@ -573,14 +578,14 @@ export class RedisOnlineStore extends OnlineStoreBase {
    */
   async teardown(views: StoredViewSpec[]): Promise<void> {
     if (views.length === 0) return
-    const client = await this.ready()
-    const project = this.project
+    const client = await this.#ready()
+    const project = this.#project
     const groups = new Map<string, { prefix: Buffer; views: StoredViewSpec[] }>()
     for (const v of views) {
       const joinKeys: string[] = []
       let known = v.entities.length > 0
       for (const e of v.entities) {
-        const keys = this.joinKeys.get(e)
+        const keys = this.#joinKeys.get(e)
         if (keys) joinKeys.push(...keys)
         else known = false
       }
@@ -619,7 +624,7 @@ export class RedisOnlineStore extends OnlineStoreBase {
             if (keys.length === 0) continue
             const results = await send(
               client,
-              keys.map((k): Command => ['EVALSHA', this.dropSha, 1, k, ...args]),
+              keys.map((k): Command => ['EVALSHA', this.#dropSha, 1, k, ...args]),
             )
             const retry = keys.filter((_, i) => {
               const err = results[i]?.[0]
@@ -637,15 +642,15 @@ export class RedisOnlineStore extends OnlineStoreBase {
         }
       }
     } catch (err) {
-      throw this.failure('dropping', views.map((v) => v.name).join("', '"), err)
+      throw this.#failure('dropping', views.map((v) => v.name).join("', '"), err)
     }
   }
 
   async close(): Promise<void> {
-    const client = this.client
-    if (!client || !this.ownsClient) return
-    this.client = undefined
-    this.everReady = false
+    const client = this.#client
+    if (!client || !this.#ownsClient) return
+    this.#client = undefined
+    this.#everReady = false
     if (client.status === 'ready') {
       try {
         await client.quit()

@@ -61,7 +61,7 @@ describe('connection', () => {
     expect(err.code).toBe('BACKEND_UNAVAILABLE')
     expect(err.message).toMatch(
       new RegExp(
-        `^\\[larder\\] \\[redis\\] cannot connect to redis://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED.*; set REDIS_URL`,
+        `^\\[larder\\] \\[redis\\] cannot connect to redis://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED.*; pass redisOnlineStore\\(\\{ url \\}\\)`,
       ),
     )
     // No retry loop left behind: a second call fails the same way, just as fast.
@@ -113,13 +113,12 @@ describe('connection', () => {
     expect(store.target).toBe('redis://:***@127.0.0.1:6399/0')
   })
 
-  test('the URL defaults to REDIS_URL, then redis://127.0.0.1:6379', () => {
+  test('the URL defaults to redis://127.0.0.1:6379 and never comes from the environment', () => {
     const saved = process.env.REDIS_URL
     try {
-      delete process.env.REDIS_URL
-      expect(redisOnlineStore().url).toBe('redis://127.0.0.1:6379')
       process.env.REDIS_URL = 'redis://127.0.0.1:6390'
-      expect(redisOnlineStore().url).toBe('redis://127.0.0.1:6390')
+      expect(redisOnlineStore().url).toBe('redis://127.0.0.1:6379')
+      expect(redisOnlineStore({ url: 'redis://127.0.0.1:6390' }).url).toBe('redis://127.0.0.1:6390')
     } finally {
       if (saved === undefined) delete process.env.REDIS_URL
       else process.env.REDIS_URL = saved

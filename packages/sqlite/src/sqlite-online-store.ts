@@ -7,6 +7,7 @@ import { existsSync, mkdirSync } from 'node:fs'
 import { dirname, isAbsolute, resolve } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import {
+  isLarderError,
   LarderError,
   type OnlineRow,
   OnlineStoreBase,
@@ -268,7 +269,7 @@ export class SqliteOnlineStore extends OnlineStoreBase {
 
   /** Wraps a driver error; forgets cached statements when the schema moved under us. */
   #fail(err: unknown, view: StoredViewSpec, doing: string): LarderError {
-    if (err instanceof LarderError) return err
+    if (isLarderError(err)) return err
     const text = message(err)
     const table = tableName(this.#project(), view.name)
     if (/no such (table|column)/.test(text)) {
