@@ -5,16 +5,20 @@
 import { extname } from 'node:path'
 import * as arrow from 'apache-arrow'
 import { type OfflineStore, type RetrievalJob, retrievalJobStream } from './contracts.js'
-import type { Columns } from './definitions.js'
 import { LarderError } from './errors.js'
-import { tableToRows } from './memory-offline-store.js'
+import {
+  applyOnDemand,
+  type OnDemandInput,
+  type OnDemandTransforms,
+  onDemandTransform,
+} from './on-demand.js'
 import { planHistoricalRetrieval } from './pit/plan.js'
 import { type RegistryIndex, resolveRefs } from './refs.js'
 import type { EntityTable, RetrievalPlan } from './retrieval.js'
 import { batchSourceOf, type ProjectionSpec } from './spec.js'
 import { parseRelationName } from './sql/dialect.js'
 import { fromArrowType, type ValueTypeName } from './types.js'
-import { coerceValue, readColumn, toArrowVector, toUserValue } from './values.js'
+import { coerceValue, readColumn, tableToRows, toArrowVector } from './values.js'
 
 /**
  * An entity table as users give it: row objects, an Arrow table, a Parquet/CSV file, a SQL
@@ -243,7 +247,7 @@ export async function getHistoricalFeatures(
   ctx: {
     index: RegistryIndex
     offlineStore: OfflineStore
-    onDemandTransforms: ReadonlyMap<string, (inputs: Columns) => Columns>
+    onDemandTransforms: OnDemandTransforms
   },
   request: HistoricalFeaturesRequest,
 ): Promise<HistoricalRetrievalJob> {
@@ -297,15 +301,7 @@ export async function getHistoricalFeatures(
         }
       }
     }
-    if (!ctx.onDemandTransforms.has(od.spec.name)) {
-      throw new LarderError(
-        'NOT_FOUND',
-        `on-demand feature view '${od.spec.name}' has no transform in this process`,
-        {
-          hint: 'open the store on the repo so the definition files are loaded',
-        },
-      )
-    }
+    onDemandTransform(ctx.onDemandTransforms, od.spec)
   }
   const job = await ctx.offlineStore.getHistoricalFeatures(entityTable, plan, runOptions)
   // Outputs by reference; those nobody asked for are on-demand inputs, dropped at the end.
@@ -326,60 +322,34 @@ export async function getHistoricalFeatures(
     const n = table.numRows
     const extra = new Map<string, arrow.Vector>()
     for (const od of refs.onDemand) {
-      const inputs: Columns = {}
+      const inputs: OnDemandInput[] = []
       for (const src of od.spec.sources) {
         const pv =
           plan.views.find((v) => v.view.name === src.view && v.projectionName === src.view) ??
           plan.views.find((v) => v.view.name === src.view)
         for (const f of pv?.features ?? []) {
           const vec = table.getChild(f.outputName)
-          if (vec)
-            inputs[f.feature] = readColumn(vec, f.valueType, f.outputName).map((v) =>
-              toUserValue(v, f.valueType),
-            )
+          if (vec) {
+            const values = readColumn(vec, f.valueType, f.outputName)
+            inputs.push({ name: f.feature, valueType: f.valueType, values })
+          }
         }
       }
       for (const rs of od.spec.requestSources) {
         for (const field of rs.schema) {
-          const vec = table.getChild(field.name)!
-          inputs[field.name] = readColumn(vec, field.valueType, field.name).map((v) =>
-            toUserValue(v, field.valueType),
-          )
+          const values = readColumn(table.getChild(field.name)!, field.valueType, field.name)
+          inputs.push({ name: field.name, valueType: field.valueType, values })
         }
       }
-      let result: Columns
-      try {
-        result = ctx.onDemandTransforms.get(od.spec.name)!(inputs)
-      } catch (err) {
-        throw new LarderError(
-          'INVALID_INPUT',
-          `on-demand feature view '${od.spec.name}' failed: ${(err as Error).message}`,
-          { cause: err },
-        )
-      }
+      const result = applyOnDemand(ctx.onDemandTransforms, od.spec, inputs, od.features, n)
       for (const f of od.features) {
-        const raw = result[f.name]
-        if (!Array.isArray(raw) || raw.length !== n) {
-          throw new LarderError(
-            'INVALID_DEFINITION',
-            `on-demand feature view '${od.spec.name}' returned ${Array.isArray(raw) ? `${raw.length} values` : 'no column'} for '${f.name}', expected ${n}`,
-          )
-        }
         const name = full ? `${od.projectionName}__${f.name}` : f.name
         if (extra.has(name) || (table.getChild(name) && !hiddenOutputs.has(name))) {
           throw new LarderError('INVALID_INPUT', `two outputs would be named '${name}'`, {
             hint: 'use full feature names',
           })
         }
-        extra.set(
-          name,
-          toArrowVector(
-            raw.map((v, i) =>
-              coerceValue(v, f.valueType, `on-demand output '${od.spec.name}:${f.name}', row ${i}`),
-            ),
-            f.valueType,
-          ),
-        )
+        extra.set(name, toArrowVector(result.get(f.name)!, f.valueType))
       }
     }
     // Final order: entity columns, then features in request order.

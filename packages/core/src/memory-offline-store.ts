@@ -13,11 +13,12 @@ import {
   type SourceSchema,
 } from './contracts.js'
 import { LarderError } from './errors.js'
-import { gatherColumn, gatherMicros, isTimeType, KeyEncoder, readMicros } from './pit/columns.js'
+import { gatherColumn, gatherMicros, KeyEncoder, readMicros } from './pit/columns.js'
 import { pointInTimeJoin } from './pit/engine.js'
 import type { EntityTable, RetrievalPlan } from './retrieval.js'
 import { createdName, type SourceSpec, sourceColumn, timestampName } from './spec.js'
 import { fromArrowType, type ValueTypeName } from './types.js'
+import { tableToRows } from './values.js'
 
 const COMPONENT = { component: 'memory' }
 
@@ -26,36 +27,6 @@ export interface MemorySourceSpec extends SourceSpec {
   kind: 'memory'
   /** The registered table's name. */
   table: string
-}
-
-/** Converts a table to row objects: int64 as bigint, timestamps as Date, lists as arrays. */
-export function tableToRows(table: arrow.Table): Record<string, unknown>[] {
-  const fields = table.schema.fields
-  const cols = fields.map((f) => table.getChild(f.name) as arrow.Vector)
-  const micros = fields.map((f, i) =>
-    isTimeType(f.type) ? readMicros(cols[i] as arrow.Vector, f.name) : undefined,
-  )
-  const rows: Record<string, unknown>[] = []
-  for (let r = 0; r < table.numRows; r++) {
-    const row: Record<string, unknown> = {}
-    fields.forEach((f, i) => {
-      const m = micros[i]
-      if (m) {
-        const v = m[r] as number
-        row[f.name] = Number.isNaN(v) ? null : new Date(Math.floor(v / 1000))
-      } else {
-        const v = (cols[i] as arrow.Vector).get(r) as unknown
-        if (!(v instanceof arrow.Vector)) row[f.name] = v ?? null
-        else if (isTimeType(v.type)) {
-          row[f.name] = Array.from(readMicros(v, f.name), (m) =>
-            Number.isNaN(m) ? null : new Date(Math.floor(m / 1000)),
-          )
-        } else row[f.name] = [...v]
-      }
-    })
-    rows.push(row)
-  }
-  return rows
 }
 
 function singleBatch(fields: arrow.Field[], vectors: arrow.Vector[], n: number): arrow.RecordBatch {

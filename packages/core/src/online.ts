@@ -3,10 +3,10 @@
  * on-demand views applied, results column-major (Feast's shape) or as row objects.
  */
 import type { OnlineStore } from './contracts.js'
-import type { Columns } from './definitions.js'
 import { formatTime } from './duration.js'
 import { serializeEntityKey } from './entity-key.js'
 import { LarderError } from './errors.js'
+import { applyOnDemand, type OnDemandInput, type OnDemandTransforms } from './on-demand.js'
 import { type RegistryIndex, type ResolvedRefs, resolveRefs } from './refs.js'
 import type { FeatureSpec, ProjectionSpec, StoredViewSpec } from './spec.js'
 import type { ValueTypeName } from './types.js'
@@ -119,7 +119,7 @@ export class OnlineFeaturesResponse<Row = Record<string, unknown>> {
 export interface OnlineContext {
   index: RegistryIndex
   onlineStore: OnlineStore
-  onDemandTransforms: ReadonlyMap<string, (inputs: Columns) => Columns>
+  onDemandTransforms: OnDemandTransforms
   /** Current time, epoch micros (for OUTSIDE_MAX_AGE). */
   now: bigint
 }
@@ -171,6 +171,8 @@ interface OnlinePlan {
   outputs: PlannedOutput[]
   onDemand: Array<{
     spec: ResolvedRefs['onDemand'][number]['spec']
+    /** Requested outputs. */
+    features: FeatureSpec[]
     inputs: Array<{ name: string; read: number; index: number; valueType: ValueTypeName }>
   }>
   /** Join-key columns of the requested views with their types. */
@@ -192,19 +194,11 @@ function planOnline(index: RegistryIndex, request: OnlineFeaturesRequest): Onlin
     let at = readOf.get(id)
     if (at === undefined) {
       const view = index.view(p.view)
-      const keys: PlannedRead['keys'] = []
-      for (const e of view.entities) {
-        const entity = index.entities.get(e)
-        if (!entity) {
-          throw new LarderError(
-            'NOT_FOUND',
-            `entity '${e}' of view '${view.name}' is not registered`,
-          )
-        }
-        for (const k of entity.joinKeys) {
-          keys.push({ name: k, column: p.joinKeyMap?.[k] ?? k, type: entity.valueType })
-        }
-      }
+      const keys: PlannedRead['keys'] = index.joinKeys(view).map((k) => ({
+        name: k.name,
+        column: p.joinKeyMap?.[k.name] ?? k.name,
+        type: k.type,
+      }))
       at = reads.length
       readOf.set(id, at)
       reads.push({
@@ -246,7 +240,7 @@ function planOnline(index: RegistryIndex, request: OnlineFeaturesRequest): Onlin
         inputs.push({ name: f, read: at, index: i, valueType: r.specs[i]!.valueType })
       }
     }
-    return { spec: od.spec, inputs }
+    return { spec: od.spec, features: od.features, inputs }
   })
 
   const names = new Map<string, string>()
@@ -436,22 +430,12 @@ export async function getOnlineFeatures(
   }
 
   // On-demand views: computed over the columns of their inputs and request data.
-  const odfvResults = plan.onDemand.map(({ spec, inputs: planned }) => {
-    const transform = ctx.onDemandTransforms.get(spec.name)
-    if (!transform) {
-      throw new LarderError(
-        'NOT_FOUND',
-        `on-demand feature view '${spec.name}' has no transform in this process`,
-        {
-          hint: 'open the store on the repo (FeatureStore.open / larder -c REPO) so the definition files are loaded',
-        },
-      )
-    }
-    const inputs: Columns = {}
-    for (const input of planned) {
-      const col = featureColumn(input.read, input.index, input.name, input.valueType)
-      inputs[input.name] = col.values.map((v) => toUserValue(v, input.valueType))
-    }
+  const odfvResults = plan.onDemand.map(({ spec, inputs: planned, features }) => {
+    const inputs: OnDemandInput[] = planned.map((input) => ({
+      name: input.name,
+      valueType: input.valueType,
+      values: featureColumn(input.read, input.index, input.name, input.valueType).values,
+    }))
     for (const rs of spec.requestSources) {
       for (const field of rs.schema) {
         const col = columns.get(field.name)
@@ -464,23 +448,16 @@ export async function getOnlineFeatures(
             },
           )
         }
-        inputs[field.name] = col.map((v, i) =>
-          toUserValue(
+        inputs.push({
+          name: field.name,
+          valueType: field.valueType,
+          values: col.map((v, i) =>
             coerceValue(v, field.valueType, `request data '${field.name}', row ${i}`),
-            field.valueType,
           ),
-        )
+        })
       }
     }
-    try {
-      return transform(inputs)
-    } catch (err) {
-      throw new LarderError(
-        'INVALID_INPUT',
-        `on-demand feature view '${spec.name}' failed: ${(err as Error).message}`,
-        { cause: err },
-      )
-    }
+    return applyOnDemand(ctx.onDemandTransforms, spec, inputs, features, n)
   })
 
   for (const o of plan.outputs) {
@@ -488,17 +465,7 @@ export async function getOnlineFeatures(
       out.push(featureColumn(o.read, o.index, o.name, o.valueType))
       continue
     }
-    const spec = plan.onDemand[o.od]!.spec
-    const raw = odfvResults[o.od]![o.feature]
-    if (!Array.isArray(raw) || raw.length !== n) {
-      throw new LarderError(
-        'INVALID_DEFINITION',
-        `on-demand feature view '${spec.name}' returned ${Array.isArray(raw) ? `${raw.length} values` : 'no column'} for '${o.feature}', expected ${n}`,
-      )
-    }
-    const values = raw.map((v, i) =>
-      coerceValue(v, o.valueType, `on-demand output '${spec.name}:${o.feature}', row ${i}`),
-    )
+    const values = odfvResults[o.od]!.get(o.feature)!
     out.push({
       name: o.name,
       valueType: o.valueType,

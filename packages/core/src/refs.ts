@@ -13,6 +13,13 @@ import type {
   ProjectionSpec,
   StoredViewSpec,
 } from './spec.js'
+import type { ValueTypeName } from './types.js'
+
+/** A join key of a view with the value type of its entity. */
+export interface JoinKey {
+  name: string
+  type: ValueTypeName
+}
 
 /** Lookups over one registry snapshot. */
 export class RegistryIndex {
@@ -24,6 +31,7 @@ export class RegistryIndex {
   readonly services: Map<string, FeatureServiceSpec>
   /** Views fed by each push source. */
   readonly pushTargets: Map<string, StoredViewSpec[]>
+  readonly #joinKeys = new WeakMap<StoredViewSpec, JoinKey[]>()
 
   constructor(data: RegistryData) {
     this.data = data
@@ -54,6 +62,34 @@ export class RegistryIndex {
       })
     }
     return v
+  }
+
+  /**
+   * The join keys of a view, in order (its entities' join keys), with their value types: the
+   * one place reads and writes resolve them.
+   * @throws LarderError NOT_FOUND when an entity of the view is not registered.
+   */
+  joinKeys(view: StoredViewSpec): JoinKey[] {
+    let keys = this.#joinKeys.get(view)
+    if (!keys) {
+      keys = []
+      for (const e of view.entities) {
+        const entity = this.entities.get(e)
+        if (!entity) {
+          throw new LarderError(
+            'NOT_FOUND',
+            `entity '${e}' of view '${view.name}' is not registered`,
+            {
+              component: 'registry',
+              hint: 'register the entity (define it and run `larder apply`)',
+            },
+          )
+        }
+        for (const k of entity.joinKeys) keys.push({ name: k, type: entity.valueType })
+      }
+      this.#joinKeys.set(view, keys)
+    }
+    return keys
   }
 
   /** A feature service by name, or NOT_FOUND. */

@@ -6,8 +6,8 @@
  */
 import * as arrow from 'apache-arrow'
 import { parseTime } from './duration.js'
-import { LarderError } from './errors.js'
-import { readMicros } from './pit/columns.js'
+import { isLarderError, LarderError } from './errors.js'
+import { isTimeType, readMicros } from './pit/columns.js'
 import { elementType, type ScalarTypeName, toArrowType, type ValueTypeName } from './types.js'
 
 /**
@@ -179,7 +179,7 @@ function coerceScalar(value: unknown, type: ScalarTypeName, where: string): unkn
         try {
           micros = parseTime(value, where)
         } catch (err) {
-          const reason = err instanceof LarderError ? err.reason : ''
+          const reason = isLarderError(err) ? err.reason : ''
           throw fail(
             where,
             type,
@@ -311,4 +311,34 @@ export function rowCount(columns: ReadonlyMap<string, readonly unknown[]>, what:
     throw new LarderError('INVALID_INPUT', `${what}: columns have different lengths (${detail})`)
   }
   return lengths.size ? [...lengths][0]! : 0
+}
+
+/** Converts a table to row objects: int64 as bigint, timestamps as Date, lists as arrays. */
+export function tableToRows(table: arrow.Table): Record<string, unknown>[] {
+  const fields = table.schema.fields
+  const cols = fields.map((f) => table.getChild(f.name) as arrow.Vector)
+  const micros = fields.map((f, i) =>
+    isTimeType(f.type) ? readMicros(cols[i] as arrow.Vector, f.name) : undefined,
+  )
+  const rows: Record<string, unknown>[] = []
+  for (let r = 0; r < table.numRows; r++) {
+    const row: Record<string, unknown> = {}
+    fields.forEach((f, i) => {
+      const m = micros[i]
+      if (m) {
+        const v = m[r] as number
+        row[f.name] = Number.isNaN(v) ? null : new Date(Math.floor(v / 1000))
+      } else {
+        const v = (cols[i] as arrow.Vector).get(r) as unknown
+        if (!(v instanceof arrow.Vector)) row[f.name] = v ?? null
+        else if (isTimeType(v.type)) {
+          row[f.name] = Array.from(readMicros(v, f.name), (m) =>
+            Number.isNaN(m) ? null : new Date(Math.floor(m / 1000)),
+          )
+        } else row[f.name] = [...v]
+      }
+    })
+    rows.push(row)
+  }
+  return rows
 }

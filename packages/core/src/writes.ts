@@ -14,7 +14,7 @@ import {
 import { formatTime } from './duration.js'
 import { serializeEntityKey } from './entity-key.js'
 import { LarderError } from './errors.js'
-import type { RegistryIndex } from './refs.js'
+import type { JoinKey, RegistryIndex } from './refs.js'
 import { batchSourceOf, createdName, type StoredViewSpec, timestampName } from './spec.js'
 import type { ValueTypeName } from './types.js'
 import {
@@ -32,7 +32,7 @@ export type PushMode = 'online' | 'offline' | 'online_and_offline'
 /** A view's rows, checked and converted to canonical values. */
 export interface CheckedRows {
   view: StoredViewSpec
-  joinKeys: Array<{ name: string; type: ValueTypeName }>
+  joinKeys: JoinKey[]
   features: Array<{ name: string; type: ValueTypeName }>
   timestampColumn: string
   createdColumn: string | undefined
@@ -62,13 +62,7 @@ export function checkRows(
       `feature view '${view.name}': its source has no timestampField`,
     )
   const created = createdName(source)
-  const joinKeys: CheckedRows['joinKeys'] = []
-  for (const e of view.entities) {
-    const entity = index.entities.get(e)
-    if (!entity)
-      throw new LarderError('NOT_FOUND', `entity '${e}' of view '${view.name}' is not registered`)
-    for (const k of entity.joinKeys) joinKeys.push({ name: k, type: entity.valueType })
-  }
+  const joinKeys = index.joinKeys(view)
   const features = view.features.map((f) => ({ name: f.name, type: f.valueType }))
   const required = [...joinKeys.map((k) => k.name), ts, ...features.map((f) => f.name)]
   const missing = required.filter((c) => !columns.has(c))
@@ -109,24 +103,43 @@ export function checkRows(
   }
 }
 
-/** Online rows of checked input. */
-export function toOnlineRows(rows: CheckedRows): OnlineRow[] {
-  const out: OnlineRow[] = new Array(rows.n)
-  const keyCols = rows.joinKeys.map((k) => rows.columns.get(k.name)!)
-  const featureCols = rows.features.map((f) => rows.columns.get(f.name)!)
-  const ts = rows.columns.get(rows.timestampColumn)!
-  const created = rows.createdColumn ? rows.columns.get(rows.createdColumn) : undefined
-  for (let i = 0; i < rows.n; i++) {
+/**
+ * Online rows from canonical columns (the one place an {@link OnlineRow} is built): the
+ * serialized entity key, feature values aligned with `features`, and the timestamps.
+ */
+export function buildOnlineRows(columns: {
+  joinKeys: readonly JoinKey[]
+  keys: ReadonlyArray<readonly unknown[]>
+  features: ReadonlyArray<readonly unknown[]>
+  eventTs: readonly unknown[]
+  createdTs: readonly unknown[] | undefined
+  n: number
+}): OnlineRow[] {
+  const { joinKeys, keys, features, eventTs, createdTs, n } = columns
+  const out: OnlineRow[] = new Array(n)
+  for (let i = 0; i < n; i++) {
     out[i] = {
       key: serializeEntityKey(
-        rows.joinKeys.map((k, j) => ({ name: k.name, valueType: k.type, value: keyCols[j]![i] })),
+        joinKeys.map((k, j) => ({ name: k.name, valueType: k.type, value: keys[j]![i] })),
       ),
-      values: featureCols.map((c) => c[i] ?? null),
-      eventTs: ts[i] as bigint,
-      createdTs: (created?.[i] as bigint | null | undefined) ?? null,
+      values: features.map((c) => c[i] ?? null),
+      eventTs: eventTs[i] as bigint,
+      createdTs: (createdTs?.[i] as bigint | null | undefined) ?? null,
     }
   }
   return out
+}
+
+/** Online rows of checked input. */
+export function toOnlineRows(rows: CheckedRows): OnlineRow[] {
+  return buildOnlineRows({
+    joinKeys: rows.joinKeys,
+    keys: rows.joinKeys.map((k) => rows.columns.get(k.name)!),
+    features: rows.features.map((f) => rows.columns.get(f.name)!),
+    eventTs: rows.columns.get(rows.timestampColumn)!,
+    createdTs: rows.createdColumn ? rows.columns.get(rows.createdColumn) : undefined,
+    n: rows.n,
+  })
 }
 
 /** Checked input as an Arrow table in larder names (join keys, features, timestamps). */
@@ -174,13 +187,7 @@ export async function materializeView(
   onProgress?: (p: MaterializeProgress) => void,
 ): Promise<MaterializeViewResult> {
   const began = performance.now()
-  const joinKeys: Array<{ name: string; type: ValueTypeName }> = []
-  for (const e of view.entities) {
-    const entity = index.entities.get(e)
-    if (!entity)
-      throw new LarderError('NOT_FOUND', `entity '${e}' of view '${view.name}' is not registered`)
-    for (const k of entity.joinKeys) joinKeys.push({ name: k, type: entity.valueType })
-  }
+  const joinKeys = index.joinKeys(view)
   const features = view.features
   const offlineView: StoredViewSpec = { ...view, source: batchSourceOf(view.source) }
   let rowsRead = 0
@@ -213,17 +220,7 @@ export async function materializeView(
     const createdTs = createdVec
       ? readColumn(createdVec, 'timestamp', `${view.name} created timestamp`)
       : undefined
-    const rows: OnlineRow[] = new Array(n)
-    for (let i = 0; i < n; i++) {
-      rows[i] = {
-        key: serializeEntityKey(
-          joinKeys.map((k, j) => ({ name: k.name, valueType: k.type, value: keys[j]![i] })),
-        ),
-        values: values.map((c) => c[i] ?? null),
-        eventTs: eventTs[i] as bigint,
-        createdTs: (createdTs?.[i] as bigint | null | undefined) ?? null,
-      }
-    }
+    const rows = buildOnlineRows({ joinKeys, keys, features: values, eventTs, createdTs, n })
     rowsRead += n
     rowsWritten += await stores.online.writeBatch(
       view,

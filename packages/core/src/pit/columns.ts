@@ -454,29 +454,7 @@ export function gatherColumn(
     arrow.DataType.isTimestamp(st) && (st as arrow.Timestamp).unit === arrow.TimeUnit.MICROSECOND
   if (numericKinds && !dict && !arrow.DataType.isBool(st)) {
     if (valueType === 'timestamp' && !microsSource) {
-      const micros = readMicros(source, 'timestamp feature', true)
-      const out = new BigInt64Array(n)
-      const words = wordsOf(out)
-      for (let i = 0; i < n; i++) {
-        const r = rows[i] as number
-        if (r < 0) continue
-        const v = micros[r] as number
-        if (Number.isNaN(v)) continue
-        valid[i] = 1
-        const hi = Math.floor(v / TWO32)
-        words[2 * i] = (v - hi * TWO32) | 0
-        words[2 * i + 1] = hi
-      }
-      const { bitmap, nullCount } = bitmapFrom(valid)
-      return new arrow.Vector([
-        arrow.makeData({
-          type: type as arrow.TimestampMicrosecond,
-          length: n,
-          nullCount,
-          nullBitmap: bitmap,
-          data: out,
-        }),
-      ])
+      return gatherMicros(readMicros(source, 'timestamp feature', true), rows)
     }
     if (valueType === 'int64' || valueType === 'timestamp') {
       // int64, and microsecond timestamps: the 64-bit words are copied (exact).

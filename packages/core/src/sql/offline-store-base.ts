@@ -21,12 +21,11 @@ import {
 } from '../contracts.js'
 import type { EpochMicros } from '../duration.js'
 import { LarderError, type LarderErrorCode } from '../errors.js'
-import { tableToRows } from '../memory-offline-store.js'
 import { readMicros } from '../pit/columns.js'
 import type { EntityTable, PlannedView, RetrievalPlan, RunOptions } from '../retrieval.js'
 import { type SourceSpec, sourceColumn } from '../spec.js'
 import { fromArrowType, toArrowType, type ValueTypeName } from '../types.js'
-import { readColumn, toArrowVector } from '../values.js'
+import { readColumn, tableToRows, toArrowVector } from '../values.js'
 import { compilePointInTimeSql, compilePullSql, relationSql, type SqlRelation } from './compile.js'
 import { parseRelationName, quoteRelationName, type SqlDialect } from './dialect.js'
 
