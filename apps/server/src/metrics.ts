@@ -2,6 +2,13 @@
  * Prometheus metrics of one feature server. Each server has its own prom-client registry,
  * so several servers in one process (tests, benchmarks) never clash.
  */
+import { tracingChannel } from 'node:diagnostics_channel'
+import {
+  LARDER_CHANNELS,
+  type OnlineReadContext,
+  type OnlineStore,
+  type OnlineWriteContext,
+} from '@larder/core'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 
 const LATENCY_BUCKETS = [
@@ -50,7 +57,7 @@ export class ServerMetrics {
   })
   readonly rowsWritten = new Counter({
     name: 'larder_online_rows_written_total',
-    help: 'Rows written to the online store (newer rows win, so older ones are not counted), by operation: push, write, materialize',
+    help: 'Rows written to the online store (newer rows win, so older ones are not counted), by operation: push, write, materialize, ingest',
     labelNames: ['operation'] as const,
     registers: [this.registry],
   })
@@ -73,5 +80,51 @@ export class ServerMetrics {
 
   constructor(defaultMetrics: boolean) {
     if (defaultMetrics) collectDefaultMetrics({ register: this.registry, prefix: 'larder_' })
+  }
+
+  /**
+   * Records the reads and writes core publishes on its diagnostics channels for `store` (the
+   * channels are process-wide: calls on other stores are left to their own servers). Returns
+   * the function that unsubscribes.
+   */
+  observe(store: OnlineStore): () => void {
+    const began = new WeakMap<object, number>()
+    const noop = () => {}
+    const reads = tracingChannel<OnlineReadContext>(LARDER_CHANNELS.onlineRead)
+    const readHandlers = {
+      start: (ctx: OnlineReadContext) => {
+        if (ctx.store === store) began.set(ctx, performance.now())
+      },
+      end: noop,
+      asyncStart: noop,
+      asyncEnd: (ctx: OnlineReadContext) => {
+        const t = began.get(ctx)
+        if (t === undefined) return
+        this.onlineReadDuration.observe(
+          { feature_view: ctx.view.name },
+          (performance.now() - t) / 1000,
+        )
+      },
+      error: (ctx: OnlineReadContext) => {
+        if (ctx.store === store) this.onlineReadErrors.inc({ feature_view: ctx.view.name })
+      },
+    }
+    const writes = tracingChannel<OnlineWriteContext>(LARDER_CHANNELS.onlineWrite)
+    const writeHandlers = {
+      start: noop,
+      end: noop,
+      asyncStart: noop,
+      asyncEnd: (ctx: OnlineWriteContext) => {
+        if (ctx.store === store && ctx.result !== undefined)
+          this.rowsWritten.inc({ operation: ctx.operation }, ctx.result)
+      },
+      error: noop,
+    }
+    reads.subscribe(readHandlers)
+    writes.subscribe(writeHandlers)
+    return () => {
+      reads.unsubscribe(readHandlers)
+      writes.unsubscribe(writeHandlers)
+    }
   }
 }

@@ -4,15 +4,7 @@
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import {
-  type FeastOnlineJson,
-  type FeatureStore,
-  formatTime,
-  jsonValue,
-  LarderError,
-  type OnlineFeaturesResponse,
-  type OnlineStore,
-} from '@larder/core'
+import { type FeatureStore, formatTime, LarderError } from '@larder/core'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { type Logger as PinoLogger, pino } from 'pino'
 import { HttpError, toErrorAnswer } from './errors.js'
@@ -140,53 +132,6 @@ function rowCount(columns: Record<string, unknown[]>): number {
   let n = 0
   for (const c of Object.values(columns)) if (Array.isArray(c) && c.length > n) n = c.length
   return n
-}
-
-/**
- * `response.toJSON()`, with each distinct event timestamp formatted once (all features of one
- * view row share one): formatting dominated the cost of wide responses.
- */
-function toFeastJson(response: OnlineFeaturesResponse): FeastOnlineJson {
-  const formatted = new Map<bigint, string>()
-  const format = (ts: bigint) => {
-    let text = formatted.get(ts)
-    if (text === undefined) {
-      text = formatTime(ts)
-      formatted.set(ts, text)
-    }
-    return text
-  }
-  return {
-    metadata: { feature_names: response.featureNames },
-    results: response.columns.map((c) => ({
-      values: c.values.map((v) => jsonValue(v, c.valueType)),
-      statuses: c.statuses,
-      event_timestamps: c.eventTimestamps.map(format),
-    })),
-  }
-}
-
-/**
- * Wraps the online store's `read` to time every read (restored by the returned function).
- */
-function instrumentReads(online: OnlineStore, metrics: ServerMetrics): () => void {
-  const own = Object.hasOwn(online, 'read')
-  const original = online.read
-  online.read = async function timedRead(this: OnlineStore, view, keys, features) {
-    const end = metrics.onlineReadDuration.startTimer({ feature_view: view.name })
-    try {
-      return await original.call(this, view, keys, features)
-    } catch (err) {
-      metrics.onlineReadErrors.inc({ feature_view: view.name })
-      throw err
-    } finally {
-      end()
-    }
-  }
-  return () => {
-    if (own) online.read = original
-    else delete (online as Partial<OnlineStore>).read
-  }
 }
 
 /**
@@ -318,7 +263,7 @@ export async function createFeatureServer(
         fullFeatureNames: body.full_feature_names ?? false,
       })
       metrics.entityRows.inc(response.rowCount)
-      return toFeastJson(response)
+      return response.toJSON()
     },
   )
 
@@ -333,7 +278,6 @@ export async function createFeatureServer(
       ...(key !== undefined && { idempotencyKey: key }),
     })
     metrics.rowsPushed.inc({ push_source: name, to }, result.rows)
-    metrics.rowsWritten.inc({ operation: 'push' }, result.onlineRowsWritten)
     return {
       push_source_name: name,
       to,
@@ -350,13 +294,11 @@ export async function createFeatureServer(
     async (request) => {
       const { feature_view_name: view, df } = request.body
       const result = await store.writeToOnlineStore(view, df)
-      metrics.rowsWritten.inc({ operation: 'write' }, result.rowsWritten)
       return { feature_view_name: view, rows: result.rows, rows_written: result.rowsWritten }
     },
   )
 
   const materialized = (results: Awaited<ReturnType<FeatureStore['materialize']>>) => {
-    for (const r of results) metrics.rowsWritten.inc({ operation: 'materialize' }, r.rowsWritten)
     return {
       feature_views: results.map((r) => ({
         feature_view_name: r.view,
@@ -426,13 +368,13 @@ export async function createFeatureServer(
   await refresh()
   const timer = setInterval(() => void refresh(), Math.max(10, ttlSeconds * 1000))
   timer.unref()
-  const restoreReads = instrumentReads(store.config.onlineStore, metrics)
+  const unobserve = metrics.observe(store.config.onlineStore)
 
   try {
     await app.listen({ host, port })
   } catch (err) {
     clearInterval(timer)
-    restoreReads()
+    unobserve()
     await app.close()
     throw err
   }
@@ -461,7 +403,7 @@ export async function createFeatureServer(
       } finally {
         clearTimeout(force)
         clearInterval(idle)
-        restoreReads()
+        unobserve()
         if (options.closeStore ?? true) await store.close()
       }
     })()

@@ -41,6 +41,7 @@ import {
   type PushMode,
   toArrowTable,
   toOnlineRows,
+  writeOnline,
 } from './writes.js'
 
 /** Options of {@link createFeatureStore}. */
@@ -582,10 +583,12 @@ export class FeatureStore {
     let onlineRowsWritten = 0
     if (to !== 'offline') {
       for (const c of checked.filter((c) => c.view.online)) {
-        onlineRowsWritten += await this.config.onlineStore.writeBatch(
+        onlineRowsWritten += await writeOnline(
+          this.config.onlineStore,
           c.view,
           c.features.map((f) => f.name),
           toOnlineRows(c),
+          'push',
         )
       }
     }
@@ -615,10 +618,12 @@ export class FeatureStore {
   ): Promise<{ rows: number; rowsWritten: number }> {
     const index = await this.registryIndex()
     const checked = checkRows(index, index.view(viewName), rows, `write to '${viewName}'`)
-    const rowsWritten = await this.config.onlineStore.writeBatch(
+    const rowsWritten = await writeOnline(
+      this.config.onlineStore,
       checked.view,
       checked.features.map((f) => f.name),
       toOnlineRows(checked),
+      'write',
     )
     return { rows: checked.n, rowsWritten }
   }

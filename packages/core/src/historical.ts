@@ -5,6 +5,7 @@
 import { extname } from 'node:path'
 import * as arrow from 'apache-arrow'
 import { type OfflineStore, type RetrievalJob, retrievalJobStream } from './contracts.js'
+import { retrievalChannel, traced } from './diagnostics.js'
 import { LarderError } from './errors.js'
 import {
   applyOnDemand,
@@ -303,7 +304,17 @@ export async function getHistoricalFeatures(
     }
     onDemandTransform(ctx.onDemandTransforms, od.spec)
   }
-  const job = await ctx.offlineStore.getHistoricalFeatures(entityTable, plan, runOptions)
+  const store = ctx.offlineStore
+  const retrieve = () => store.getHistoricalFeatures(entityTable, plan, runOptions)
+  const job = await traced(
+    retrievalChannel,
+    {
+      store,
+      views: [...new Set(plan.views.map((v) => v.view.name))],
+      entityRows: entityTable.kind === 'arrow' ? entityTable.table.numRows : undefined,
+    },
+    retrieve,
+  )
   // Outputs by reference; those nobody asked for are on-demand inputs, dropped at the end.
   const byRef = new Map(plan.views.flatMap((v) => v.features.map((f) => [f.ref, f] as const)))
   const requestedRefs = new Set(

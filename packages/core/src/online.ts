@@ -3,6 +3,7 @@
  * on-demand views applied, results column-major (Feast's shape) or as row objects.
  */
 import type { OnlineStore } from './contracts.js'
+import { onlineReadChannel, traced } from './diagnostics.js'
 import { formatTime } from './duration.js'
 import { serializeEntityKey } from './entity-key.js'
 import { LarderError } from './errors.js'
@@ -102,14 +103,27 @@ export class OnlineFeaturesResponse<Row = Record<string, unknown>> {
     return rows as Row[]
   }
 
-  /** Feast's JSON shape (see SEMANTICS.md); int64 beyond 2^53 as strings. */
+  /**
+   * Feast's JSON shape (see SEMANTICS.md); int64 beyond 2^53 as strings. Each distinct event
+   * timestamp is formatted once (all features of one view row share one): formatting
+   * dominated the cost of wide responses.
+   */
   toJSON(): FeastOnlineJson {
+    const formatted = new Map<bigint, string>()
+    const format = (ts: bigint) => {
+      let text = formatted.get(ts)
+      if (text === undefined) {
+        text = formatTime(ts)
+        formatted.set(ts, text)
+      }
+      return text
+    }
     return {
       metadata: { feature_names: this.featureNames },
       results: this.columns.map((c) => ({
         values: c.values.map((v) => jsonValue(v, c.valueType)),
         statuses: c.statuses,
-        event_timestamps: c.eventTimestamps.map(formatTime),
+        event_timestamps: c.eventTimestamps.map(format),
       })),
     }
   }
@@ -376,7 +390,13 @@ export async function getOnlineFeatures(
   const keyed = plan.reads.map((r) => entityKeys(r, columns, n))
   checkKnownColumns(plan, columns)
   const results = await Promise.all(
-    plan.reads.map((r, i) => ctx.onlineStore.read(r.view, keyed[i]!.uniqueKeys, r.features)),
+    plan.reads.map((r, i) => {
+      const keys = keyed[i]!.uniqueKeys
+      const store = ctx.onlineStore
+      if (!onlineReadChannel.hasSubscribers) return store.read(r.view, keys, r.features)
+      const context = { store, view: r.view, keys: keys.length, features: r.features }
+      return traced(onlineReadChannel, context, () => store.read(r.view, keys, r.features))
+    }),
   )
 
   // Join-key columns first, in the order the entity input gives them.

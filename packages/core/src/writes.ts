@@ -11,6 +11,12 @@ import {
   type OnlineRow,
   type OnlineStore,
 } from './contracts.js'
+import {
+  materializeChannel,
+  type OnlineWriteOperation,
+  onlineWriteChannel,
+  traced,
+} from './diagnostics.js'
 import { formatTime } from './duration.js'
 import { serializeEntityKey } from './entity-key.js'
 import { LarderError } from './errors.js'
@@ -142,6 +148,22 @@ export function toOnlineRows(rows: CheckedRows): OnlineRow[] {
   })
 }
 
+/**
+ * Writes rows to a view's online table (the store keeps the winning row per key), published
+ * on the online-write channel. Returns rows written.
+ */
+export function writeOnline(
+  store: OnlineStore,
+  view: StoredViewSpec,
+  features: string[],
+  rows: OnlineRow[],
+  operation: OnlineWriteOperation,
+): Promise<number> {
+  if (!onlineWriteChannel.hasSubscribers) return store.writeBatch(view, features, rows)
+  const context = { store, view, operation, rows: rows.length }
+  return traced(onlineWriteChannel, context, () => store.writeBatch(view, features, rows))
+}
+
 /** Checked input as an Arrow table in larder names (join keys, features, timestamps). */
 export function toArrowTable(rows: CheckedRows): arrow.Table {
   const vectors: Record<string, arrow.Vector> = {}
@@ -178,7 +200,21 @@ export interface MaterializeViewResult {
  * Copies the latest row per entity key of `view` with `start <= event_ts <= end` from the
  * offline store to the online store, in record batches (bounded memory).
  */
-export async function materializeView(
+export function materializeView(
+  index: RegistryIndex,
+  view: StoredViewSpec,
+  start: bigint,
+  end: bigint,
+  stores: { offline: OfflineStore; online: OnlineStore },
+  onProgress?: (p: MaterializeProgress) => void,
+): Promise<MaterializeViewResult> {
+  const run = () => copyLatest(index, view, start, end, stores, onProgress)
+  if (!materializeChannel.hasSubscribers) return run()
+  const context = { offlineStore: stores.offline, onlineStore: stores.online, view, start, end }
+  return traced(materializeChannel, context, run)
+}
+
+async function copyLatest(
   index: RegistryIndex,
   view: StoredViewSpec,
   start: bigint,
@@ -189,13 +225,14 @@ export async function materializeView(
   const began = performance.now()
   const joinKeys = index.joinKeys(view)
   const features = view.features
+  const featureNames = features.map((f) => f.name)
   const offlineView: StoredViewSpec = { ...view, source: batchSourceOf(view.source) }
   let rowsRead = 0
   let rowsWritten = 0
   const batches = stores.offline.pullLatest({
     view: offlineView,
     joinKeys: joinKeys.map((k) => k.name),
-    features: features.map((f) => f.name),
+    features: featureNames,
     start,
     end,
   })
@@ -222,11 +259,7 @@ export async function materializeView(
       : undefined
     const rows = buildOnlineRows({ joinKeys, keys, features: values, eventTs, createdTs, n })
     rowsRead += n
-    rowsWritten += await stores.online.writeBatch(
-      view,
-      features.map((f) => f.name),
-      rows,
-    )
+    rowsWritten += await writeOnline(stores.online, view, featureNames, rows, 'materialize')
     onProgress?.({ view: view.name, rowsRead, rowsWritten, done: false })
   }
   onProgress?.({ view: view.name, rowsRead, rowsWritten, done: true })
