@@ -1,7 +1,7 @@
 /**
  * Terminal output of the CLI: one-line errors, tables, progress.
  */
-import { isLarderError, type MaterializeViewResult } from '@larder/core'
+import { formatTime, isLarderError, type MaterializeViewResult } from '@larder/core'
 
 /** Formats an error as the one line the CLI prints. */
 export function errorLine(err: unknown): string {
@@ -38,8 +38,26 @@ export function table(rows: Array<Record<string, unknown>>, columns?: string[]):
   return [line(cols), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n')
 }
 
-/** The last line of `materialize` and `materialize-incremental`. */
-export function materializeSummary(results: MaterializeViewResult[]): string {
+/**
+ * What `materialize` and `materialize-incremental` print: one line per view with the window
+ * it used (`[start, end]`) and what it copied, or that it found nothing, then a total line.
+ * @param incremental the windows started at each view's last end (materialize-incremental)
+ */
+export function materializeSummary(results: MaterializeViewResult[], incremental = false): string {
+  const width = Math.max(0, ...results.map((r) => r.view.length))
+  const lines = results.map((r) => {
+    const window = `[${formatTime(r.start)}, ${formatTime(r.end)}]`
+    const what =
+      r.rowsRead > 0
+        ? `${r.rowsRead.toLocaleString('en-US')} row(s) read, ${r.rowsWritten.toLocaleString('en-US')} written`
+        : incremental
+          ? 'nothing new since its last end (older rows need `materialize START END`)'
+          : 'no rows with an event time in this window'
+    return `${r.view.padEnd(width)}  ${window}  ${what}`
+  })
   const rows = results.reduce((a, r) => a + r.rowsWritten, 0)
-  return `Materialized ${results.length} view(s), ${rows.toLocaleString('en-US')} row(s) written`
+  lines.push(
+    `Materialized ${results.length} view(s), ${rows.toLocaleString('en-US')} row(s) written`,
+  )
+  return lines.join('\n')
 }

@@ -16,6 +16,10 @@ export function registerGetHistoricalFeatures(program: Command, ctx: CommandCont
     .option('--features <refs>', 'comma-separated view:feature references')
     .option('--feature-service <name>', 'a feature service instead of --features')
     .option('--full-feature-names', 'name columns view__feature')
+    .option(
+      '--entity-timestamp-column <name>',
+      "the entity file's timestamp column (default: event_timestamp, or its only timestamp column)",
+    )
     .requiredOption('--output <file>', 'where to write the result (.parquet or .csv)')
     .action(
       async (opts: {
@@ -23,6 +27,7 @@ export function registerGetHistoricalFeatures(program: Command, ctx: CommandCont
         features?: string
         featureService?: string
         fullFeatureNames?: boolean
+        entityTimestampColumn?: string
         output: string
       }) => {
         await ctx.withStore(async (store) => {
@@ -32,6 +37,9 @@ export function registerGetHistoricalFeatures(program: Command, ctx: CommandCont
             ...(features ? { features } : {}),
             ...(opts.featureService ? { featureService: opts.featureService } : {}),
             fullFeatureNames: !!opts.fullFeatureNames,
+            ...(opts.entityTimestampColumn
+              ? { entityTimestampColumn: opts.entityTimestampColumn }
+              : {}),
           })
           const result = await job.toArrow()
           const output = ctx.abs(opts.output)

@@ -23,7 +23,7 @@ export function registerMaterializeIncremental(program: Command, ctx: CommandCon
           onProgress: progress.update,
           ...(views ? { views } : {}),
         })
-        ctx.io.out(materializeSummary(results))
+        ctx.io.out(materializeSummary(results, true))
       })
     })
 }

@@ -107,7 +107,10 @@ function pickEntityTimestamp(options: PlanHistoricalRetrievalOptions): string {
   throw new LarderError(
     'INVALID_INPUT',
     `entity table has several timestamp columns (${list(candidates)}) and none is '${DEFAULT_ENTITY_TIMESTAMP}'`,
-    { ...COMPONENT, hint: 'name the entity timestamp column explicitly' },
+    {
+      ...COMPONENT,
+      hint: 'name the entity timestamp column explicitly (entityTimestampColumn in the SDK, --entity-timestamp-column in the CLI)',
+    },
   )
 }
 
