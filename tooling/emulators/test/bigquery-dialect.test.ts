@@ -270,3 +270,14 @@ describe('backticked names with dots', () => {
     expect(t.sql).toBe('SELECT "a.b" AS "c.d" FROM "ds"."t" AS "e.f"')
   })
 })
+
+describe('ARRAY<T> type names', () => {
+  test('CAST(x AS ARRAY<INT64>) becomes a DuckDB list cast and runs', async () => {
+    expect(translateBigQuery('SELECT CAST(arr AS ARRAY<INT64>) FROM ds.t').sql).toBe(
+      'SELECT CAST(arr AS BIGINT[]) FROM ds.t',
+    )
+    expect(
+      await first('SELECT ARRAY_LENGTH(CAST(arr AS ARRAY<INT64>)) FROM ds.t WHERE id = 1'),
+    ).toEqual(['2'])
+  })
+})

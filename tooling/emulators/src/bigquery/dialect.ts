@@ -370,7 +370,7 @@ export function translateBigQuery(
   out = out.map((t) => (t.kind === 'quoted' ? { ...t, text: duckIdent(t.value) } : t))
   const tables: string[] = []
   out = qualifyTables(out, options.defaultDataset, tables)
-  out = bigQueryTypes(out)
+  out = bigQueryTypes(arrayTypes(out))
   out = parenthesizeIntervals(out)
   out = rewriteUnnest(out)
   out = starExcept(out)
@@ -436,6 +436,23 @@ function withoutTableOptions(tokens: Token[]): Token[] {
  */
 export const PARSER_WORKAROUNDS: readonly ParserWorkaround[] = [
   { gap: 'QUALIFY clause (checked without it)', apply: withoutQualify },
+  {
+    gap: 'ARRAY<T> type names (checked as STRING)',
+    apply: (tokens) => {
+      const out: Token[] = []
+      let changed = false
+      for (let i = 0; i < tokens.length; i++) {
+        const found = arrayTypeEnd(tokens, i)
+        if (found === -1) out.push(tokens[i]!)
+        else {
+          out.push(rawToken('STRING', 'word'))
+          i = found.end
+          changed = true
+        }
+      }
+      return changed ? out : undefined
+    },
+  },
   {
     gap: 'INTERVAL n MICROSECOND / MILLISECOND (checked as SECOND)',
     apply: (tokens) => replaceWords(tokens, { MICROSECOND: 'SECOND', MILLISECOND: 'SECOND' }),
@@ -646,6 +663,34 @@ function qualifyTables(
 }
 
 /** GoogleSQL type names -> DuckDB ones wherever a type is expected (see `rewriteTypeNames`). */
+/** Index after `ARRAY < T >` starting at `i` (a scalar element type), or -1. */
+function arrayTypeEnd(tokens: readonly Token[], i: number): { end: number; element: string } | -1 {
+  if (!isWord(tokens[i], 'ARRAY')) return -1
+  const lt = nextSig(tokens, i + 1)
+  if (tokens[lt]?.text !== '<') return -1
+  const el = nextSig(tokens, lt + 1)
+  const gt = nextSig(tokens, el + 1)
+  if (tokens[el]?.kind !== 'word' || tokens[gt]?.text !== '>') return -1
+  return { end: gt, element: tokens[el]!.value }
+}
+
+/** `ARRAY<T>` (a scalar element type) -> DuckDB `T[]`. */
+function arrayTypes(tokens: Token[]): Token[] {
+  const out: Token[] = []
+  for (let i = 0; i < tokens.length; i++) {
+    const found = arrayTypeEnd(tokens, i)
+    if (found === -1) {
+      out.push(tokens[i]!)
+      continue
+    }
+    const duck = TYPE_NAMES[found.element] ?? PARAM_TYPES[found.element]
+    if (!duck) reject(tokens, i, 'syntax', `Syntax error: unknown type ${found.element}`)
+    out.push(rawToken(`${duck}[]`, 'word'))
+    i = found.end
+  }
+  return out
+}
+
 function bigQueryTypes(tokens: Token[]): Token[] {
   return rewriteTypeNames(tokens, (word, hasArgs) => {
     const duck = TYPE_NAMES[word]

@@ -712,8 +712,18 @@ export async function startBigQueryEmulator(
     if (configuration.dryRun)
       throw apiError(501, 'invalid', 'dryRun is not supported by the emulator')
     if (configuration.query) {
-      return (await runQueryJob(project, jobId, configuration.query as Record<string, unknown>))
-        .resource
+      const stored = await runQueryJob(
+        project,
+        jobId,
+        configuration.query as Record<string, unknown>,
+      )
+      // Job-level settings come back in the job resource, as the API returns them.
+      for (const key of ['labels', 'jobTimeoutMs'] as const) {
+        if (configuration[key] !== undefined) {
+          ;(stored.resource.configuration as Record<string, unknown>)[key] = configuration[key]
+        }
+      }
+      return stored.resource
     }
     if (configuration.load) {
       throw apiError(
