@@ -66,10 +66,10 @@ export interface KafkaConnectorOptions {
   maxWaitTimeInMs?: number
   /**
    * Bytes fetched per partition per request: with the records in one pipeline batch, this
-   * bounds memory. @default 1048576
+   * bounds memory. @default 4194304 (4 MiB)
    */
   maxBytesPerPartition?: number
-  /** Records handed to the pipeline (and committed) at most at once. @default 5000 */
+  /** Records handed to the pipeline (and committed) at most at once. @default 20000 */
   maxBatchRecords?: number
   /** Partitions processed at the same time by one consumer. @default 1 */
   partitionsConsumedConcurrently?: number
@@ -284,7 +284,7 @@ export class KafkaStreamConsumer extends StreamConsumerBase {
       sessionTimeout: o.sessionTimeout ?? 10_000,
       heartbeatInterval: o.heartbeatInterval ?? 1000,
       maxWaitTimeInMs: o.maxWaitTimeInMs ?? 500,
-      maxBytesPerPartition: o.maxBytesPerPartition ?? 1_048_576,
+      maxBytesPerPartition: o.maxBytesPerPartition ?? 4_194_304,
     })
     this.#consumer = consumer
     const { topic } = this.#source
@@ -315,7 +315,7 @@ export class KafkaStreamConsumer extends StreamConsumerBase {
         err,
       )
     }
-    const maxRecords = o.maxBatchRecords ?? 5000
+    const maxRecords = o.maxBatchRecords ?? 20_000
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,

@@ -5,12 +5,13 @@
  * only after every write succeeded; a failed write is retried (and never committed).
  */
 import * as arrow from 'apache-arrow'
-import type {
-  DeadLetter,
-  OfflineStore,
-  OnlineStore,
-  StreamBatch,
-  StreamConsumer,
+import {
+  type DeadLetter,
+  type OfflineStore,
+  type OnlineStore,
+  type StreamBatch,
+  type StreamConsumer,
+  winsAgainst,
 } from '../contracts.js'
 import { LarderError } from '../errors.js'
 import type { Logger } from '../logger.js'
@@ -121,6 +122,8 @@ export class ViewPipeline {
   readonly #maxEventTs = new Map<string, bigint>()
   readonly #toOnline: boolean
   readonly #toOffline: boolean
+  /** Per column of a checked row (the order of `#allColumns`): what to read and how. */
+  readonly #checks: Array<{ name: string; type: ValueTypeName; label: string; required: boolean }>
 
   constructor(options: ViewPipelineOptions) {
     this.#o = options
@@ -145,6 +148,20 @@ export class ViewPipeline {
     this.#created = createdName(this.#source)
     const w = this.#source.watermarkDelaySeconds
     this.#watermarkMicros = typeof w === 'number' ? BigInt(Math.round(w * 1e6)) : undefined
+    const role = (i: number) =>
+      i < this.#joinKeys.length
+        ? 'join key'
+        : i === this.#joinKeys.length
+          ? 'event timestamp'
+          : this.#created && i === this.#joinKeys.length + 1
+            ? 'created timestamp'
+            : 'feature'
+    this.#checks = this.#allColumns().map((c, i) => ({
+      name: c.name,
+      type: c.type,
+      label: `${role(i)} '${c.name}'`,
+      required: i <= this.#joinKeys.length,
+    }))
     const writeTo = view.writeTo ?? 'online_and_offline'
     this.#toOnline = writeTo !== 'offline' && view.online
     this.#toOffline = writeTo !== 'online'
@@ -224,27 +241,42 @@ export class ViewPipeline {
     let onlineDone = !this.#toOnline || n === 0
     let offlineDone = !this.#toOffline || n === 0
     let lettersDone = letters.length === 0
-    // Each step runs once: a retry after a failure repeats only what did not succeed.
+    // Each step succeeds once: a retry after a failure repeats only what did not succeed.
+    // The three writes are independent: run them together (DuckDB, SQLite and the broker
+    // overlap); all must succeed before the commit.
     await this.#retry(batch, 'writing', async () => {
-      if (!onlineDone) {
-        writtenOnline = await this.#o.onlineStore.writeBatch(
-          view,
-          this.#features.map((f) => f.name),
-          toOnlineRows(rows),
+      const steps: Array<Promise<void>> = []
+      if (!offlineDone)
+        steps.push(
+          this.#o.offlineStore.writeBatch!(
+            this.#batchSource,
+            this.#offlineTable(rows, positions),
+          ).then(() => {
+            offlineDone = true
+          }),
         )
-        onlineDone = true
-      }
-      if (!offlineDone) {
-        await this.#o.offlineStore.writeBatch!(
-          this.#batchSource,
-          this.#offlineTable(rows, positions),
+      if (!lettersDone)
+        steps.push(
+          this.#o.consumer.deadLetter(letters).then(() => {
+            lettersDone = true
+          }),
         )
-        offlineDone = true
-      }
-      if (!lettersDone) {
-        await this.#o.consumer.deadLetter(letters)
-        lettersDone = true
-      }
+      if (!onlineDone)
+        steps.push(
+          this.#o.onlineStore
+            .writeBatch(
+              view,
+              this.#features.map((f) => f.name),
+              toOnlineRows(newestPerKey(rows)),
+            )
+            .then((written) => {
+              writtenOnline = written
+              onlineDone = true
+            }),
+        )
+      const results = await Promise.allSettled(steps)
+      const failed = results.find((r) => r.status === 'rejected')
+      if (failed) throw failed.reason
     })
     await batch.commit()
     const writtenOffline = this.#toOffline ? n : 0
@@ -303,19 +335,15 @@ export class ViewPipeline {
   /** One row's canonical values, or an error naming the field. */
   #checkRow(row: Record<string, unknown>): unknown[] {
     if (!row || typeof row !== 'object') throw new Error('the transform returned a non-object row')
-    const out: unknown[] = []
-    const req = (name: string, type: ValueTypeName, role: string) => {
+    const checks = this.#checks
+    const out: unknown[] = new Array(checks.length)
+    for (let c = 0; c < checks.length; c++) {
+      const { name, type, label, required } = checks[c]!
       const v = row[name]
-      if (v === undefined || v === null)
-        throw new LarderError('INVALID_INPUT', `${role} '${name}' is missing`)
-      out.push(coerceValue(v, type, `${role} '${name}'`))
+      if (required && (v === undefined || v === null))
+        throw new LarderError('INVALID_INPUT', `${label} is missing`)
+      out[c] = coerceValue(v, type, label)
     }
-    for (const k of this.#joinKeys) req(k.name, k.type, 'join key')
-    req(this.#ts, 'timestamp', 'event timestamp')
-    if (this.#created)
-      out.push(coerceValue(row[this.#created], 'timestamp', `created timestamp '${this.#created}'`))
-    for (const f of this.#features)
-      out.push(coerceValue(row[f.name], f.type, `feature '${f.name}'`))
     return out
   }
 
@@ -335,6 +363,35 @@ export class ViewPipeline {
     vectors[STREAM_POSITION_COLUMN] = arrow.vectorFromArray(positions, new arrow.Utf8())
     return new arrow.Table(vectors)
   }
+}
+
+/**
+ * Only the row of each entity key that wins within the batch (the write rule, in order: the
+ * first of full ties stays): the store would skip the others anyway, so a batch over few keys
+ * costs one upsert per key instead of one per event.
+ */
+export function newestPerKey(rows: CheckedRows): CheckedRows {
+  const keys = rows.joinKeys.map((k) => rows.columns.get(k.name)!)
+  const ts = rows.columns.get(rows.timestampColumn)! as bigint[]
+  const created = rows.createdColumn
+    ? (rows.columns.get(rows.createdColumn)! as Array<bigint | null>)
+    : undefined
+  const best = new Map<unknown, number>()
+  const at = (i: number) => ({ eventTs: ts[i]!, createdTs: created?.[i] ?? null })
+  for (let i = 0; i < rows.n; i++) {
+    const key = keys.length === 1 ? keys[0]![i] : keys.map((c) => String(c[i])).join('\u0000')
+    const prev = best.get(key)
+    if (prev === undefined || winsAgainst(at(i), at(prev))) best.set(key, i)
+  }
+  if (best.size === rows.n) return rows
+  const keep = [...best.values()].sort((a, b) => a - b)
+  const columns = new Map<string, unknown[]>()
+  for (const [name, values] of rows.columns)
+    columns.set(
+      name,
+      keep.map((i) => values[i]),
+    )
+  return { ...rows, columns, n: keep.length }
 }
 
 function messageOf(err: unknown): string {
