@@ -47,6 +47,11 @@ export interface BigQueryOfflineStoreOptions {
   labels?: Record<string, string>
   /** Rows per page of results (and per record batch). @default 20000 */
   pageRows?: number
+  /**
+   * How often the client retries a request that failed on the way (rate limits, 5xx,
+   * connection errors), with exponential backoff. @default 3 (the client's default)
+   */
+  maxRetries?: number
 }
 
 const LOOPBACK = /^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?(\/|$)/i
@@ -147,6 +152,9 @@ export class BigQueryOfflineStore extends SqlOfflineStoreBase {
       ...(o.location ? { location: o.location } : {}),
       ...(o.apiEndpoint ? { apiEndpoint: o.apiEndpoint.replace(/\/+$/, '') } : {}),
       ...(o.keyFilename ? { keyFilename: o.keyFilename } : {}),
+      ...(o.maxRetries !== undefined
+        ? { retryOptions: { autoRetry: o.maxRetries > 0, maxRetries: o.maxRetries } }
+        : {}),
       ...(o.credentials ? { credentials: o.credentials } : {}),
       ...(loopback && !o.keyFilename && !o.credentials
         ? { authClient: loopbackAuth as never }

@@ -46,5 +46,5 @@ offlineStoreConformance({
       table: [PROJECT, dataset, await entityTable(table, ctx.caseId)],
     }),
   },
-  propertyRuns: 25,
+  propertyRuns: 10,
 })

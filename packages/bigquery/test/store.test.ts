@@ -215,6 +215,7 @@ describe('bigquery offline store', () => {
       projectId: PROJECT,
       dataset: 'larder_tmp',
       apiEndpoint: 'http://127.0.0.1:9',
+      maxRetries: 0,
     })
     const unreachable = await closed.sourceSchema(missing).catch((e: unknown) => e)
     expect(isLarderError(unreachable, 'BACKEND_UNAVAILABLE'), String(unreachable)).toBe(true)
