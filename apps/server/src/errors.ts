@@ -74,18 +74,48 @@ export function statusOfCode(code: LarderErrorCode): number {
   return 500
 }
 
+/** `scheme://anything` up to a space or quote: service URLs (credentials included). */
+const URL_PATTERN = /\b([a-z][a-z0-9+.-]*):\/\/[^\s'"<>]+/gi
+/** `1.2.3.4:5678`, `[::1]:5678`, `localhost:5678`: an address with its port. */
+const ADDRESS_PATTERN = /(?:\b(?:\d{1,3}\.){3}\d{1,3}|\[[0-9a-f:.]+\]|\blocalhost):\d{1,5}\b/gi
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+}
+
+/**
+ * What a client may see of an error message: paths inside the repo folder become
+ * repo-relative (`data/registry.json`), service URLs and `host:port` addresses are hidden.
+ * The server's log keeps the full message.
+ * @example
+ * scrubMessage("cannot connect to redis://10.0.0.5:6379: connect ECONNREFUSED 10.0.0.5:6379", '/srv/repo')
+ * // 'cannot connect to redis://<hidden>: connect ECONNREFUSED <address>'
+ */
+export function scrubMessage(message: string, repoPath?: string): string {
+  let out = message
+  if (repoPath && repoPath !== '/') {
+    const root = repoPath.replace(/\/+$/, '')
+    out = out
+      .replace(new RegExp(`${escapeRegExp(root)}/`, 'g'), '')
+      .replace(new RegExp(`${escapeRegExp(root)}(?![\\w.-])`, 'g'), '.')
+  }
+  return out.replace(URL_PATTERN, '$1://<hidden>').replace(ADDRESS_PATTERN, '<address>')
+}
+
 /**
  * Maps any thrown value to a status and an error body. Unknown errors are 500 INTERNAL with
- * a message that does not leak internals (the full error goes to the log).
+ * a message that does not leak internals (the full error goes to the log); messages are
+ * scrubbed of the repo folder and service addresses ({@link scrubMessage}).
  */
 export function toErrorAnswer(
   err: unknown,
   requestId: string,
   bodyLimit: number,
+  repoPath?: string,
 ): { status: number; body: ErrorBody; fault: boolean } {
   const answer = (status: number, code: ServerErrorCode, message: string) => ({
     status,
-    body: { error: { code, message } },
+    body: { error: { code, message: scrubMessage(message, repoPath) } },
     fault: status >= 500,
   })
   if (err instanceof HttpError) return answer(err.status, err.code, err.message)

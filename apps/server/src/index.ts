@@ -15,11 +15,14 @@ export {
   HttpError,
   type ServerErrorCode,
   type ServerOnlyErrorCode,
+  scrubMessage,
   statusOfCode,
 } from './errors.js'
 export { jsonReplacer, parseRequestJson } from './json.js'
+export { checkNumberOption } from './limits.js'
 export { ServerMetrics } from './metrics.js'
 export {
+  checkServerOptions,
   createFeatureServer,
   type FeatureServer,
   type FeatureServerOptions,

@@ -8,7 +8,9 @@ import { type FeatureStore, formatTime, LarderError } from '@larder/core'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { type Logger as PinoLogger, pino } from 'pino'
 import { HttpError, toErrorAnswer } from './errors.js'
+import { checkReadiness } from './health.js'
 import { parseRequestJson } from './json.js'
+import { answerClientError, checkNumberOption, withDeadline } from './limits.js'
 import { ServerMetrics } from './metrics.js'
 import {
   type GetOnlineFeaturesBody,
@@ -53,18 +55,43 @@ export interface FeatureServerOptions {
   /** Serve HTTPS with this key and certificate. @default undefined (plain HTTP) */
   tls?: FeatureServerTls
   /**
-   * Largest accepted request body, in bytes; larger bodies are answered 413.
+   * Largest accepted request body, in bytes (1 to 1 GiB); larger bodies are answered 413.
    * @default 1048576 (1 MiB)
    */
   bodyLimit?: number
   /**
-   * Most entity rows one `/get-online-features` request may hold; more are answered 413.
+   * Most entity rows one `/get-online-features` request may hold (1 to 1,000,000); more
+   * are answered 413.
    * @default 1000
    */
   maxEntityRows?: number
   /**
+   * Deadline of each feature request (`/get-online-features`, `/push`,
+   * `/write-to-online-store`), in milliseconds: a store that does not answer in time is a 503
+   * BACKEND_UNAVAILABLE with `Retry-After`, never a hung request. `0` turns it off.
+   * Materialization requests have no deadline (their stores' own timeouts apply).
+   * @default 10000
+   */
+  requestTimeoutMs?: number
+  /**
+   * Most time a client may take to send the request headers, ms (slow-header clients).
+   * @default 10000
+   */
+  headersTimeoutMs?: number
+  /**
+   * Most time a client may take to send a whole request, headers and body, ms (slow-body
+   * clients); answered 408.
+   * @default 30000
+   */
+  bodyTimeoutMs?: number
+  /**
+   * How long an idle keep-alive connection stays open, ms.
+   * @default 5000
+   */
+  keepAliveTimeoutMs?: number
+  /**
    * How often the registry snapshot is reloaded, in seconds. Reloads run in the background:
-   * requests keep using the previous snapshot until the new one is read.
+   * requests keep using the previous snapshot until the new one is read. At least 1.
    * @default 60
    */
   registryTtlSeconds?: number
@@ -106,6 +133,8 @@ export interface FeatureServer {
   close(): Promise<void>
 }
 
+/** Endpoints that need no token: liveness and readiness probes. */
+const PUBLIC_PATH = /^\/health(?:\/ready)?(?:\?|$)/
 const REQUEST_ID = /^[\w.:@/+=-]{1,128}$/
 /** `Authorization: Bearer <token>` (the scheme is case-insensitive). */
 const BEARER = /^bearer +(\S+) *$/i
@@ -135,6 +164,29 @@ function rowCount(columns: Record<string, unknown[]>): number {
 }
 
 /**
+/**
+ * Checks every numeric option against its range (see {@link FeatureServerOptions}).
+ * @throws LarderError INVALID_CONFIG naming the option, its value and the range.
+ */
+export function checkServerOptions(options: FeatureServerOptions): void {
+  const ms = (name: string, value: number | undefined, min: number) =>
+    checkNumberOption(name, value, { min, max: 3_600_000, integer: true })
+  checkNumberOption('port', options.port, { min: 0, max: 65_535, integer: true })
+  checkNumberOption('bodyLimit', options.bodyLimit, { min: 1, max: 1024 ** 3, integer: true })
+  checkNumberOption('maxEntityRows', options.maxEntityRows, {
+    min: 1,
+    max: 1_000_000,
+    integer: true,
+  })
+  checkNumberOption('registryTtlSeconds', options.registryTtlSeconds, { min: 0.1, max: 86_400 })
+  ms('requestTimeoutMs', options.requestTimeoutMs, 0)
+  ms('headersTimeoutMs', options.headersTimeoutMs, 1)
+  ms('bodyTimeoutMs', options.bodyTimeoutMs, 1)
+  ms('keepAliveTimeoutMs', options.keepAliveTimeoutMs, 1)
+  ms('drainTimeoutMs', options.drainTimeoutMs, 0)
+}
+
+/**
  * Builds the feature server over `store` and starts listening. The store should have been
  * opened on the repo (`FeatureStore.open`) so on-demand transforms are loaded; a new
  * on-demand view applied later needs a restart (its code is loaded once), everything else
@@ -153,12 +205,15 @@ export async function createFeatureServer(
   store: FeatureStore,
   options: FeatureServerOptions = {},
 ): Promise<FeatureServer> {
+  checkServerOptions(options)
   const host = options.host ?? '127.0.0.1'
   const port = options.port ?? 6566
   const bodyLimit = options.bodyLimit ?? 1024 * 1024
   const maxEntityRows = options.maxEntityRows ?? 1000
   const ttlSeconds = options.registryTtlSeconds ?? 60
   const drainTimeoutMs = options.drainTimeoutMs ?? 10_000
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000
+  const repoPath = store.repoPath
   const token = options.authToken ?? process.env.LARDER_AUTH_TOKEN ?? ''
   const tokenDigest = token ? digest(token) : undefined
   const metrics = new ServerMetrics(options.processMetrics ?? true)
@@ -181,8 +236,13 @@ export async function createFeatureServer(
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Requests arriving while draining get Larder's 503 body (the onRequest hook below).
+    return503OnClosing: false,
+    requestTimeout: options.bodyTimeoutMs ?? 30_000,
+    keepAliveTimeout: options.keepAliveTimeoutMs ?? 5_000,
+    clientErrorHandler: answerClientError,
   }) as unknown as FastifyInstance
+  app.server.headersTimeout = options.headersTimeoutMs ?? 10_000
 
   // Bodies are JSON whatever the content type says (curl -d sends form encoding).
   app.removeAllContentTypeParsers()
@@ -194,9 +254,18 @@ export async function createFeatureServer(
     }
   })
 
+  // While draining, answers close their connection so keep-alive clients do not hold it open.
+  let draining = false
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
-    if (!tokenDigest || request.url === '/health' || request.url.startsWith('/health?')) return
+    if (draining) {
+      throw new LarderError(
+        'BACKEND_UNAVAILABLE',
+        'the server is shutting down: send the request to another instance',
+        { component: 'server' },
+      )
+    }
+    if (!tokenDigest || PUBLIC_PATH.test(request.url)) return
     const header = request.headers.authorization
     const given = (typeof header === 'string' && BEARER.exec(header)?.[1]) || ''
     if (!given || !timingSafeEqual(digest(given), tokenDigest)) {
@@ -211,8 +280,6 @@ export async function createFeatureServer(
     }
   })
 
-  // While draining, answers close their connection so keep-alive clients do not hold it open.
-  let draining = false
   app.addHook('onSend', async (_request, reply) => {
     if (draining) reply.header('connection', 'close')
   })
@@ -228,9 +295,11 @@ export async function createFeatureServer(
   })
 
   app.setErrorHandler(async (err, request, reply) => {
-    const { status, body, fault } = toErrorAnswer(err, request.id, bodyLimit)
+    const { status, body, fault } = toErrorAnswer(err, request.id, bodyLimit, repoPath)
     if (fault) request.log.error({ err }, 'request failed')
     else request.log.info({ code: body.error.code, status }, body.error.message)
+    // A store that is down or slow: the client may retry (after a pause).
+    if (status === 503) reply.header('retry-after', '1')
     return reply.code(status).send(body)
   })
 
@@ -238,7 +307,7 @@ export async function createFeatureServer(
     return reply.code(404).send({
       error: {
         code: 'NOT_FOUND',
-        message: `no route ${request.method} ${request.url.split('?')[0]}; routes: POST /get-online-features, /push, /write-to-online-store, /materialize, /materialize-incremental; GET /health, /metrics`,
+        message: `no route ${request.method} ${request.url.split('?')[0]}; routes: POST /get-online-features, /push, /write-to-online-store, /materialize, /materialize-incremental; GET /health, /health/ready, /metrics`,
       },
     })
   })
@@ -256,12 +325,16 @@ export async function createFeatureServer(
           `${n} entity rows is more than the limit of ${maxEntityRows} per request (option maxEntityRows): split the request`,
         )
       }
-      const response = await store.getOnlineFeatures({
-        entities: body.entities,
-        ...(body.features !== undefined && { features: body.features }),
-        ...(body.feature_service !== undefined && { featureService: body.feature_service }),
-        fullFeatureNames: body.full_feature_names ?? false,
-      })
+      const response = await withDeadline(
+        store.getOnlineFeatures({
+          entities: body.entities,
+          ...(body.features !== undefined && { features: body.features }),
+          ...(body.feature_service !== undefined && { featureService: body.feature_service }),
+          fullFeatureNames: body.full_feature_names ?? false,
+        }),
+        requestTimeoutMs,
+        'the online read',
+      )
       metrics.entityRows.inc(response.rowCount)
       return response.toJSON()
     },
@@ -273,10 +346,13 @@ export async function createFeatureServer(
     if (Array.isArray(key)) {
       throw new HttpError(400, 'INVALID_INPUT', 'give the Idempotency-Key header once')
     }
-    const result = await store.push(name, df, {
-      to,
-      ...(key !== undefined && { idempotencyKey: key }),
-    })
+    // A push cut by the deadline may still finish: a retry with the same Idempotency-Key
+    // is exact either way.
+    const result = await withDeadline(
+      store.push(name, df, { to, ...(key !== undefined && { idempotencyKey: key }) }),
+      requestTimeoutMs,
+      'the push',
+    )
     metrics.rowsPushed.inc({ push_source: name, to }, result.rows)
     return {
       push_source_name: name,
@@ -293,7 +369,11 @@ export async function createFeatureServer(
     { schema: { body: writeToOnlineStoreBody } },
     async (request) => {
       const { feature_view_name: view, df } = request.body
-      const result = await store.writeToOnlineStore(view, df)
+      const result = await withDeadline(
+        store.writeToOnlineStore(view, df),
+        requestTimeoutMs,
+        'the online write',
+      )
       return { feature_view_name: view, rows: result.rows, rows_written: result.rowsWritten }
     },
   )
@@ -337,13 +417,23 @@ export async function createFeatureServer(
     },
   )
 
-  app.get('/health', async (_request, reply) => {
+  // Liveness: the process answers. No I/O, so a slow store never makes it fail.
+  let registryVersion: number | undefined
+  app.get('/health', async () => ({
+    status: 'ok',
+    project: store.project,
+    ...(registryVersion !== undefined && { registry_version: registryVersion }),
+  }))
+
+  // Readiness: the registry reads and the online store answers, within the deadline.
+  app.get('/health/ready', async (request, reply) => {
     try {
-      const data = await store.registry.read()
-      return { status: 'ok', project: store.project, registry_version: data.version }
+      const version = await checkReadiness(store, Math.min(requestTimeoutMs || 5000, 5000))
+      return { status: 'ready', project: store.project, registry_version: version }
     } catch (err) {
-      const { body } = toErrorAnswer(err, _request.id, bodyLimit)
-      _request.log.warn({ err }, 'health check: registry unreadable')
+      const { body } = toErrorAnswer(err, request.id, bodyLimit, repoPath)
+      request.log.warn({ err }, 'readiness check failed')
+      reply.header('retry-after', '1')
       return reply.code(503).send(body)
     }
   })
@@ -359,6 +449,7 @@ export async function createFeatureServer(
       const index = await store.refreshRegistry()
       metrics.registryRefreshes.inc({ result: 'ok' })
       metrics.registryVersion.set(index.data.version)
+      registryVersion = index.data.version
       metrics.registryLastRefresh.set(Date.now() / 1000)
     } catch (err) {
       metrics.registryRefreshes.inc({ result: 'error' })

@@ -4,6 +4,8 @@
  * never a 500, never a silent shift of the data.
  */
 import { rmSync } from 'node:fs'
+import { connect } from 'node:net'
+import { join } from 'node:path'
 import { type FeatureStore, formatTime } from '@larder/core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createFeatureServer, type FeatureServer } from '../src/index.js'
@@ -181,5 +183,66 @@ describe('finding 12: input that was accepted silently', () => {
       /event_timestamp.*years 0001 to 9999/,
     )
     await expect400('/push', pushRow({ event_timestamp: [1e300] }), /years 0001 to 9999/)
+  })
+})
+
+/** Sends raw bytes and returns the raw answer (for requests fetch refuses to send). */
+function raw(request: string): Promise<string> {
+  const { port } = new URL(server.url)
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port: Number(port) })
+    let answer = ''
+    socket.on('data', (chunk) => {
+      answer += chunk.toString()
+    })
+    socket.on('end', () => resolve(answer))
+    socket.on('error', reject)
+    socket.write(request)
+  })
+}
+
+function bodyOf(answer: string): { error: { code: string; message: string } } {
+  return JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))
+}
+
+describe("finding 11: Node's own HTTP errors answer in Larder's error shape", () => {
+  test('a 20 KB URL is 431 and a wrong Content-Length is 400, both { error: { code, message } }', async () => {
+    const long = await raw(`GET /health?x=${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`)
+    expect(long).toMatch(/^HTTP\/1\.1 431 /)
+    expect(bodyOf(long).error).toMatchObject({
+      code: 'INVALID_INPUT',
+      message: expect.stringMatching(/headers are larger than the server accepts/),
+    })
+    const bad = await raw('POST /push HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n{}')
+    expect(bad).toMatch(/^HTTP\/1\.1 400 /)
+    expect(bodyOf(bad).error.message).toMatch(/malformed HTTP request/)
+    expect(Object.keys(bodyOf(bad))).toEqual(['error'])
+  })
+})
+
+describe('finding 7: error bodies name repo-relative paths', () => {
+  test('a push to a missing single-file source is 404 naming data/..., not the absolute folder', async () => {
+    rmSync(join(dir, 'data/driver_push.parquet'))
+    const a = await post('/push', { ...pushRow(), to: 'offline' })
+    expect(a.status).toBe(404)
+    expect(a.json.error.message).toMatch(/file 'data\/driver_push\.parquet' does not exist/)
+    expect(JSON.stringify(a.json)).not.toContain(dir)
+  })
+})
+
+describe('finding 8: server options are checked', () => {
+  test('out-of-range numbers are INVALID_CONFIG naming the option', async () => {
+    const bad: Array<[Record<string, number>, RegExp]> = [
+      [{ registryTtlSeconds: 0 }, /registryTtlSeconds is 0; .* from 0.1 to 86400/],
+      [{ bodyLimit: 1e99 }, /bodyLimit is 1e\+99/],
+      [{ maxEntityRows: -5 }, /maxEntityRows is -5/],
+      [{ requestTimeoutMs: Number.NaN }, /requestTimeoutMs is NaN/],
+      [{ port: 70_000 }, /port is 70000/],
+    ]
+    for (const [options, message] of bad) {
+      await expect(createFeatureServer(store, { ...options, logger: false })).rejects.toThrow(
+        message,
+      )
+    }
   })
 })

@@ -34,7 +34,11 @@ beforeAll(async () => {
       project: 'server_test',
       registry: 'data/registry.json',
       offlineStore: fileOfflineStore(),
-      onlineStore: redisOnlineStore({ url: proxy.url, connectTimeoutMs: 1000 }),
+      onlineStore: redisOnlineStore({
+        url: proxy.url,
+        connectTimeoutMs: 1000,
+        commandTimeoutMs: 500,
+      }),
     },
     definitions: DEFINITIONS.map((definition) => ({ definition, origin: 'test' })),
   })
@@ -143,6 +147,134 @@ describe.skipIf(!redis.available)(
       expect((await push(ID + 4)).status).toBeGreaterThanOrEqual(500)
       proxy.setMode('pass')
       expect(await offlineRows()).toBe(before)
+    })
+  },
+)
+
+async function get(path: string) {
+  const res = await fetch(`${server.url}${path}`)
+  return { status: res.status, text: await res.text(), retryAfter: res.headers.get('retry-after') }
+}
+
+async function read(id: number) {
+  const began = Date.now()
+  const res = await fetch(`${server.url}/get-online-features`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ entities: { driver_id: [id] }, features: ['driver_fresh:rating'] }),
+  })
+  const text = await res.text()
+  return {
+    status: res.status,
+    json: JSON.parse(text) as { error?: { code: string; message: string } },
+    text,
+    retryAfter: res.headers.get('retry-after'),
+    ms: Date.now() - began,
+  }
+}
+
+describe.skipIf(!redis.available)(
+  'finding 2: a hung or unreachable store is a quick 503, never a hang',
+  { timeout: 30_000 },
+  () => {
+    test('Redis holding all traffic: reads and pushes answer 503 BACKEND_UNAVAILABLE with Retry-After within the timeout; liveness stays 200, readiness 503', async () => {
+      expect((await read(ID)).status).toBe(200)
+      proxy.setMode('hold')
+      try {
+        const [r, p, live, ready] = await Promise.all([
+          read(ID),
+          push(ID + 5, 'held-1'),
+          get('/health'),
+          get('/health/ready'),
+        ])
+        expect({ status: r.status, code: r.json.error?.code, retryAfter: r.retryAfter }).toEqual({
+          status: 503,
+          code: 'BACKEND_UNAVAILABLE',
+          retryAfter: '1',
+        })
+        expect(r.ms).toBeLessThan(4000)
+        expect(p.status).toBe(503)
+        expect(live.status).toBe(200)
+        expect({ status: ready.status, retryAfter: ready.retryAfter }).toEqual({
+          status: 503,
+          retryAfter: '1',
+        })
+        // Finding 7: no host:port and no repo folder in what clients see.
+        for (const text of [r.text, JSON.stringify(p.json), ready.text]) {
+          expect(text).not.toMatch(/127\.0\.0\.1|:\d{4,5}\b/)
+          expect(text).not.toContain(dir)
+        }
+      } finally {
+        proxy.setMode('pass')
+      }
+      expect((await read(ID)).status).toBe(200)
+      expect((await get('/health/ready')).status).toBe(200)
+    })
+
+    test('Redis resetting connections: 503 BACKEND_UNAVAILABLE (was 502 BACKEND_ERROR)', async () => {
+      proxy.setMode('reset')
+      try {
+        const r = await read(ID)
+        expect({ status: r.status, code: r.json.error?.code }).toEqual({
+          status: 503,
+          code: 'BACKEND_UNAVAILABLE',
+        })
+        expect(r.text).not.toMatch(/127\.0\.0\.1/)
+      } finally {
+        proxy.setMode('pass')
+      }
+    })
+
+    test('the server deadline answers 503 even when the store would wait far longer', async () => {
+      const slow = new FeatureStore({
+        repoPath: dir,
+        config: {
+          project: 'server_test',
+          registry: 'data/registry.json',
+          offlineStore: fileOfflineStore(),
+          onlineStore: redisOnlineStore({ url: proxy.url, commandTimeoutMs: 60_000 }),
+        },
+        definitions: DEFINITIONS.map((definition) => ({ definition, origin: 'test' })),
+      })
+      const srv = await createFeatureServer(slow, { port: 0, logger: false, requestTimeoutMs: 300 })
+      try {
+        const body = JSON.stringify({
+          entities: { driver_id: [ID] },
+          features: ['driver_fresh:rating'],
+        })
+        const post = () =>
+          fetch(`${srv.url}/get-online-features`, { method: 'POST', body }).then(async (res) => ({
+            status: res.status,
+            json: (await res.json()) as { error?: { code: string; message: string } },
+          }))
+        expect((await post()).status).toBe(200)
+        proxy.setMode('hold')
+        const began = Date.now()
+        const r = await post()
+        expect(Date.now() - began).toBeLessThan(2000)
+        expect(r.status).toBe(503)
+        expect(r.json.error?.message).toMatch(/did not finish within 300 ms/)
+      } finally {
+        proxy.setMode('pass')
+        await srv.close()
+      }
+    })
+
+    test('materialize against a held Redis fails with one clear line and records nothing', async () => {
+      const before = (await store.registryDump()).materializations.driver_hourly_stats
+      proxy.setMode('hold')
+      const began = Date.now()
+      try {
+        await expect(
+          store.materialize('2020-01-01T00:00:00Z', new Date().toISOString(), {
+            views: ['driver_hourly_stats'],
+          }),
+        ).rejects.toThrow(/materialization of 'driver_hourly_stats' failed .*Redis did not answer/)
+      } finally {
+        proxy.setMode('pass')
+      }
+      expect(Date.now() - began).toBeLessThan(10_000)
+      expect((await store.registryDump()).materializations.driver_hourly_stats).toEqual(before)
     })
   },
 )

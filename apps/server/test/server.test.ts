@@ -669,11 +669,16 @@ describe('operations', () => {
       const a = await post(srv, '/get-online-features', body, { 'x-request-id': 'r-500' })
       expectError(a, 500, 'INTERNAL', /request id r-500/)
       expect(a.text).not.toMatch(/secret/)
-      // The registry cannot be read: health is 503.
+      // The registry cannot be read: the server is alive but not ready, and says why
+      // without the repo's absolute path.
       writeFileSync(join(d2, 'data/registry.json'), '{ not json')
-      const h = await call(srv, 'GET', '/health')
+      expect((await call(srv, 'GET', '/health')).status).toBe(200)
+      const h = await call(srv, 'GET', '/health/ready')
       expect(h.status).toBe(503)
+      expect(h.headers.get('retry-after')).toBe('1')
       expect(h.json.error.code).toMatch(/REGISTRY_CORRUPT|INVALID/)
+      expect(h.json.error.message).toMatch(/data\/registry\.json/)
+      expect(h.text).not.toContain(d2)
     } finally {
       await srv.close()
       rmSync(d2, { recursive: true, force: true })

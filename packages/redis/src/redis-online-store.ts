@@ -81,9 +81,20 @@ export interface RedisOnlineStoreOptions {
    * @default 5000
    */
   connectTimeoutMs?: number
+  /**
+   * How long one command (or pipeline) may wait for Redis's answer before it fails with
+   * BACKEND_UNAVAILABLE, in milliseconds: a hung or unreachable Redis never hangs reads,
+   * pushes or materialization. Raise it for very large batches on a slow link.
+   * @default 5000
+   */
+  commandTimeoutMs?: number
 }
 
 const UINT32 = 4
+
+/** ioredis and socket messages of a Redis that is down, unreachable or too slow. */
+const UNAVAILABLE =
+  /max retries per request|timed out|connection is closed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|isn't writeable|connection closed/i
 
 /** One call of the write script: its keys, then its arguments. */
 interface WriteCall {
@@ -293,6 +304,7 @@ export class RedisOnlineStore extends OnlineStoreBase {
     const common: RedisOptions = {
       lazyConnect: true,
       connectTimeout,
+      commandTimeout: o.commandTimeoutMs ?? 5000,
       maxRetriesPerRequest: 3,
       retryStrategy: retry,
       ...(o.password !== undefined ? { password: o.password } : {}),
@@ -420,6 +432,18 @@ export class RedisOnlineStore extends OnlineStoreBase {
     if (isLarderError(err)) return err
     const reason = err instanceof Error ? err.message : String(err)
     const what = view === undefined ? action : `${action} view '${view}'`
+    // Redis down, unreachable or not answering in time: retryable, unlike an error reply.
+    if (UNAVAILABLE.test(reason)) {
+      return new LarderError(
+        'BACKEND_UNAVAILABLE',
+        `${what} on ${this.target} failed: Redis did not answer (${reason})`,
+        {
+          component: 'redis',
+          cause: err,
+          hint: 'retry later; check that Redis is up and reachable (option commandTimeoutMs bounds the wait)',
+        },
+      )
+    }
     return new LarderError('BACKEND_ERROR', `${what} on ${this.target} failed: ${reason}`, {
       component: COMPONENT,
       cause: err,

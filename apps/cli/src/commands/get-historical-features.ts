@@ -31,7 +31,7 @@ export function registerGetHistoricalFeatures(program: Command, ctx: CommandCont
         output: string
       }) => {
         await ctx.withStore(async (store) => {
-          const features = splitList(opts.features)
+          const features = splitList(opts.features, '--features')
           const job = await store.getHistoricalFeatures({
             entityDf: { path: ctx.abs(opts.entityDf) },
             ...(features ? { features } : {}),

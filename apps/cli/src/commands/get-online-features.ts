@@ -31,7 +31,7 @@ export function registerGetOnlineFeatures(program: Command, ctx: CommandContext)
           )
         }
         await ctx.withStore(async (store) => {
-          const features = splitList(opts.features)
+          const features = splitList(opts.features, '--features')
           const response = await store.getOnlineFeatures({
             entities: entities as Record<string, unknown[]>,
             ...(features ? { features } : {}),

@@ -4,11 +4,11 @@
  * exits 0.
  */
 import type { Server } from 'node:http'
-import { type IngestProgress, type IngestViewSummary, LarderError } from '@larder/core'
+import type { IngestProgress, IngestViewSummary } from '@larder/core'
 import type { Command } from 'commander'
 import type { CommandContext } from '../context.js'
 import { IngestMetrics } from '../ingest-metrics.js'
-import { splitList } from '../options.js'
+import { numberOption, PORT, splitList } from '../options.js'
 
 const n = (v: number) => v.toLocaleString('en-US')
 
@@ -35,14 +35,9 @@ export function registerIngest(program: Command, ctx: CommandContext): void {
     .action(async (opts: { views?: string; metricsPort?: string; metricsHost: string }) => {
       let metricsPort: number | undefined
       if (opts.metricsPort !== undefined) {
-        metricsPort = Number(opts.metricsPort)
-        if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)
-          throw new LarderError(
-            'INVALID_INPUT',
-            `--metrics-port must be a port number (0-65535), got '${opts.metricsPort}'`,
-          )
+        metricsPort = numberOption(opts.metricsPort, '--metrics-port', PORT)
       }
-      const views = splitList(opts.views)
+      const views = splitList(opts.views, '--views')
       const ac = new AbortController()
       let signals = 0
       const onSignal = (signal: NodeJS.Signals) => {

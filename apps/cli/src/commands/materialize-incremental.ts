@@ -16,9 +16,9 @@ export function registerMaterializeIncremental(program: Command, ctx: CommandCon
     .argument('<end>', "ISO-8601 time or 'now'")
     .option('--views <names>', 'comma-separated views (default: every online view)')
     .action(async (end: string, opts: { views?: string }) => {
+      const views = splitList(opts.views, '--views')
       await ctx.withStore(async (store) => {
         const progress = new ProgressPrinter()
-        const views = splitList(opts.views)
         const results = await store.materializeIncremental(end, {
           onProgress: progress.update,
           ...(views ? { views } : {}),

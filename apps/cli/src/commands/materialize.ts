@@ -14,9 +14,9 @@ export function registerMaterialize(program: Command, ctx: CommandContext): void
     .argument('<end>', "ISO-8601 time or 'now'")
     .option('--views <names>', 'comma-separated views (default: every online view)')
     .action(async (start: string, end: string, opts: { views?: string }) => {
+      const views = splitList(opts.views, '--views')
       await ctx.withStore(async (store) => {
         const progress = new ProgressPrinter()
-        const views = splitList(opts.views)
         const results = await store.materialize(start, end, {
           onProgress: progress.update,
           ...(views ? { views } : {}),

@@ -4,6 +4,7 @@ import { FeatureStore, LarderError } from '@larder/core'
 import type { Command } from 'commander'
 import type { CommandContext } from '../context.js'
 import { importOptional } from '../optional.js'
+import { numberOption, PORT } from '../options.js'
 
 /** Adds `serve` to `program`. */
 export function registerServe(program: Command, ctx: CommandContext): void {
@@ -25,6 +26,11 @@ export function registerServe(program: Command, ctx: CommandContext): void {
     .option('--cert <file>', 'TLS certificate (PEM)')
     .option('--max-entity-rows <n>', 'most entity rows per request (413 beyond)', '1000')
     .option('--body-limit <bytes>', 'largest request body (413 beyond)', '1048576')
+    .option(
+      '--request-timeout <ms>',
+      'deadline of each feature request; a store slower than this is a 503 (0: none)',
+      '10000',
+    )
     .action(
       async (opts: {
         host: string
@@ -35,15 +41,30 @@ export function registerServe(program: Command, ctx: CommandContext): void {
         cert?: string
         maxEntityRows: string
         bodyLimit: string
+        requestTimeout: string
       }) => {
-        const number = (value: string, option: string) => {
-          const n = Number(value)
-          if (!Number.isInteger(n) || n < 0)
-            throw new LarderError(
-              'INVALID_INPUT',
-              `${option} must be a whole number, got '${value}'`,
-            )
-          return n
+        // Every number checked before anything starts: a bad value is one line, not a server.
+        const limits = {
+          port: numberOption(opts.port, '--port', PORT),
+          registryTtlSeconds: numberOption(opts.registryTtl, '--registry-ttl', {
+            min: 0.1,
+            max: 86_400,
+          }),
+          maxEntityRows: numberOption(opts.maxEntityRows, '--max-entity-rows', {
+            min: 1,
+            max: 1_000_000,
+            integer: true,
+          }),
+          bodyLimit: numberOption(opts.bodyLimit, '--body-limit', {
+            min: 1,
+            max: 1024 ** 3,
+            integer: true,
+          }),
+          requestTimeoutMs: numberOption(opts.requestTimeout, '--request-timeout', {
+            min: 0,
+            max: 3_600_000,
+            integer: true,
+          }),
         }
         if (!!opts.key !== !!opts.cert)
           throw new LarderError('INVALID_INPUT', '--key and --cert go together (both PEM files)')
@@ -57,10 +78,7 @@ export function registerServe(program: Command, ctx: CommandContext): void {
         await new Promise<void>((resolveShutdown, rejectStart) => {
           startFeatureServer(store, {
             host: opts.host,
-            port: number(opts.port, '--port'),
-            registryTtlSeconds: number(opts.registryTtl, '--registry-ttl'),
-            maxEntityRows: number(opts.maxEntityRows, '--max-entity-rows'),
-            bodyLimit: number(opts.bodyLimit, '--body-limit'),
+            ...limits,
             ...(opts.authToken ? { authToken: opts.authToken } : {}),
             ...(opts.key && opts.cert
               ? { tls: { key: resolve(opts.key), cert: resolve(opts.cert) } }
