@@ -397,7 +397,8 @@ function temporalMicros(vector: arrow.Vector, from: number, to: number): Array<b
     const end = Math.min(to, base + data.length)
     for (let i = start; i < end; i++) {
       if (out[i - from] === null) continue
-      const raw = data.values[data.offset + i - base] as number | bigint
+      // Arrow slices the values buffer itself (data.offset is for the validity bitmap only).
+      const raw = data.values[i - base] as number | bigint
       let micros: bigint
       if (arrow.DataType.isTimestamp(type)) {
         const [mul, div] = MICROS_PER_UNIT[(type as arrow.Timestamp).unit]!
@@ -491,7 +492,8 @@ function fixedColumn(vector: arrow.Vector, type: ValueTypeName): FixedColumn | u
   let at = 0
   for (const data of vector.data) {
     ;(values as Int32Array).set(
-      (data.values as Int32Array).subarray(data.offset, data.offset + data.length),
+      // A sliced vector's values buffer already starts at its first row.
+      (data.values as Int32Array).subarray(0, data.length),
       at,
     )
     at += data.length

@@ -8,7 +8,6 @@ import { mkdir, readdir, realpath, rename, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, extname, join, matchesGlob, relative, resolve } from 'node:path'
 import {
-  BIGINT,
   type DuckDBConnection,
   DuckDBInstance,
   type DuckDBType,
@@ -18,6 +17,7 @@ import {
   CREATED_TS_COLUMN,
   checkSourceColumns,
   compilePointInTimeSql,
+  compilePullSql,
   type EntityTable,
   EVENT_TS_COLUMN,
   LarderError,
@@ -27,6 +27,7 @@ import {
   type PullRequest,
   type RetrievalJob,
   type RetrievalPlan,
+  type RunOptions,
   type SourceSchema,
   type SourceSpec,
   sourceColumn,
@@ -52,10 +53,9 @@ import {
 } from './arrow-io.js'
 import { valueTypeOfDuck } from './duck-types.js'
 import { duckdbDialect } from './duckdb-dialect.js'
+import { COMPONENT, fail, messageOf } from './fail.js'
 import { type FileFormat, type FileSourceSpec, fileSourceKind } from './file-source.js'
 import { ident, isGlob, literal, type ResolvedPath, readRelation, resolvePath } from './sql.js'
-
-const COMPONENT = 'file'
 
 /** Options of {@link fileOfflineStore}. */
 export interface FileOfflineStoreOptions {
@@ -87,19 +87,6 @@ interface SourceRead {
   relation: string
 }
 
-function fail(
-  code: ConstructorParameters<typeof LarderError>[0],
-  reason: string,
-  hint?: string,
-  cause?: unknown,
-): LarderError {
-  return new LarderError(code, reason, {
-    component: COMPONENT,
-    ...(hint ? { hint } : {}),
-    ...(cause === undefined ? {} : { cause }),
-  })
-}
-
 /** Name of the entity-row-order column given to the compiler. */
 const ROW_COLUMN = '__larder_row'
 
@@ -120,10 +107,6 @@ function asTimestamps(columns: ReadonlyArray<string | undefined>): string {
   const present = columns.filter((c): c is string => c !== undefined)
   if (present.length === 0) return '*'
   return `* REPLACE (${present.map((c) => `CAST(${ident(c)} AS TIMESTAMPTZ) AS ${ident(c)}`).join(', ')})`
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message.split('\n')[0]! : String(err)
 }
 
 /**
@@ -382,8 +365,10 @@ export class FileOfflineStore extends OfflineStoreBase {
   async getHistoricalFeatures(
     entityTable: EntityTable,
     plan: RetrievalPlan,
+    options: RunOptions = {},
   ): Promise<RetrievalJob> {
     if (entityTable.kind === 'sql' || entityTable.kind === 'table') throw this.#sqlEntityTable()
+    options.signal?.throwIfAborted()
     const sources = new Map<string, SourceRead>()
     for (const view of plan.views) {
       const read = await this.#sourceRead(view.view.source)
@@ -406,7 +391,7 @@ export class FileOfflineStore extends OfflineStoreBase {
     }
     const connection = await this.connect()
     try {
-      const job = await this.#prepareJob(connection, entityTable, plan, sources)
+      const job = await this.#prepareJob(connection, entityTable, plan, sources, options.signal)
       // The job owns its connection (and the entity rows loaded into it): it is released
       // when the job is garbage-collected, not kept alive by the store until close().
       this.#connections.delete(connection)
@@ -422,6 +407,7 @@ export class FileOfflineStore extends OfflineStoreBase {
     entityTable: Extract<EntityTable, { kind: 'arrow' | 'file' }>,
     plan: RetrievalPlan,
     sources: Map<string, SourceRead>,
+    signal: AbortSignal | undefined,
   ): Promise<RetrievalJob> {
     const tableName = `__larder_entity_${randomUUID().replaceAll('-', '')}`
     const entityTs = asTimestamps([plan.entityTimestampColumn])
@@ -490,9 +476,14 @@ export class FileOfflineStore extends OfflineStoreBase {
     const features = plannedFeatures(plan)
     const entityTypes = new Map(entityColumns.map((c) => [c.name, c.valueType]))
     const run = async <T>(what: string, body: () => Promise<T>): Promise<T> => {
+      signal?.throwIfAborted()
+      // An abort interrupts the query where it runs.
+      const interrupt = () => connection.interrupt()
+      signal?.addEventListener('abort', interrupt, { once: true })
       try {
         return await body()
       } catch (err) {
+        signal?.throwIfAborted()
         if (err instanceof LarderError) throw err
         throw fail(
           'BACKEND_ERROR',
@@ -500,40 +491,64 @@ export class FileOfflineStore extends OfflineStoreBase {
           undefined,
           err,
         )
+      } finally {
+        signal?.removeEventListener('abort', interrupt)
       }
     }
     const arrowInput = entityTable.kind === 'arrow' ? entityTable.table : undefined
+    // What is read back: entity columns from DuckDB only when they were not given as Arrow
+    // (those come back exactly as given), features always.
+    const selected: OutputColumn[] = []
+    const exprs: string[] = []
+    if (!arrowInput) {
+      for (const name of plan.entityColumns) {
+        const valueType: ValueTypeName = entityTypes.get(name) ?? 'string'
+        selected.push({ name, valueType })
+        exprs.push(readExpression(`q.${ident(name)}`, valueType))
+      }
+    }
+    for (const f of features) {
+      selected.push(f)
+      exprs.push(readExpression(`q.${ident(f.name)}`, f.valueType))
+    }
+    // A projection of the ordered query keeps its order.
+    const query = `SELECT ${exprs.length ? exprs.join(', ') : '1'} FROM (${sql}) AS q`
+    // Entity columns as given, timestamps in micros UTC (converted once, sliced per batch).
+    let entityVectors: Array<[string, arrow.Vector]> | undefined
+    const withEntities = (features: arrow.Table | arrow.RecordBatch, offset: number) => {
+      entityVectors ??= plan.entityColumns.flatMap((name): Array<[string, arrow.Vector]> => {
+        const vector = arrowInput?.getChild(name)
+        return vector ? [[name, toMicrosUtc(vector)]] : []
+      })
+      const whole = offset === 0 && features.numRows === arrowInput?.numRows
+      const columns: Record<string, arrow.Vector> = {}
+      for (const [name, vector] of entityVectors) {
+        columns[name] = whole ? vector : vector.slice(offset, offset + features.numRows)
+      }
+      for (const f of plannedFeatures(plan)) columns[f.name] = features.getChild(f.name)!
+      return new Arrow.Table(columns)
+    }
     const toArrow = (): Promise<arrow.Table> =>
       run('reading the result', async () => {
-        const selected: OutputColumn[] = []
-        const exprs: string[] = []
-        if (!arrowInput) {
-          for (const name of plan.entityColumns) {
-            const valueType: ValueTypeName = entityTypes.get(name) ?? 'string'
-            selected.push({ name, valueType })
-            exprs.push(readExpression(`q.${ident(name)}`, valueType))
-          }
-        }
-        for (const f of features) {
-          selected.push(f)
-          exprs.push(readExpression(`q.${ident(f.name)}`, f.valueType))
-        }
-        // A projection of the ordered query keeps its order.
-        const query = `SELECT ${exprs.length ? exprs.join(', ') : '1'} FROM (${sql}) AS q`
-        const result = await connection.stream(query, params)
-        const joined = await resultTable(result, selected)
-        if (!arrowInput) return joined
-        // Entity columns come back exactly as they were given, features from DuckDB.
-        const columns: Record<string, arrow.Vector> = {}
-        for (const name of plan.entityColumns) {
-          const vector = arrowInput.getChild(name)
-          if (vector) columns[name] = toMicrosUtc(vector)
-        }
-        for (const f of features) columns[f.name] = joined.getChild(f.name)!
-        return new Arrow.Table(columns)
+        const joined = await resultTable(await connection.stream(query, params), selected)
+        return arrowInput ? withEntities(joined, 0) : joined
       })
+    const batchRows = this.#options.batchRows ?? 65_536
+    async function* toArrowStream(): AsyncIterable<arrow.RecordBatch> {
+      const result = await run('reading the result', () => connection.stream(query, params))
+      const batches = resultBatches(result, selected, batchRows)[Symbol.asyncIterator]()
+      let offset = 0
+      for (;;) {
+        const next = await run('reading the result', () => batches.next())
+        if (next.done) return
+        if (!arrowInput) yield next.value
+        else yield* withEntities(next.value, offset).batches
+        offset += next.value.numRows
+      }
+    }
     return {
       toArrow,
+      toArrowStream,
       toRows: async () => tableToRows(await toArrow()),
       toParquet: (path: string) =>
         run(`writing ${path}`, async () => {
@@ -566,6 +581,8 @@ export class FileOfflineStore extends OfflineStoreBase {
   }
 
   async *#pull(request: PullRequest, latest: boolean): AsyncGenerator<arrow.RecordBatch> {
+    const signal = request.signal
+    signal?.throwIfAborted()
     const read = await this.#sourceRead(request.view.source)
     const source = read.spec
     const schema = await this.#describe(
@@ -575,53 +592,59 @@ export class FileOfflineStore extends OfflineStoreBase {
       source.format,
     )
     const types = new Map(schema.map((c) => [c.name, c.type]))
-    const column = (larderName: string, role: string): string => {
+    const check = (larderName: string, role: string): DuckDBType => {
       const name = sourceColumn(source, larderName)
-      if (!types.has(name)) {
+      const type = types.get(name)
+      if (!type) {
         throw fail(
           'SCHEMA_MISMATCH',
           `source '${source.name}' has no column '${name}' (${role} '${larderName}' of view '${request.view.name}')`,
           `its columns are ${schema.map((c) => c.name).join(', ')}`,
         )
       }
-      return ident(name)
+      return type
     }
     const featureTypes = new Map(request.view.features.map((f) => [f.name, f.valueType]))
-    const columns: OutputColumn[] = []
-    const exprs: string[] = []
-    for (const key of request.joinKeys) {
-      const expr = column(key, 'join key')
-      const valueType = valueTypeOfDuck(types.get(sourceColumn(source, key))!) ?? 'string'
-      columns.push({ name: key, valueType })
-      exprs.push(`${readExpression(expr, valueType)} AS ${ident(key)}`)
+    const keys: OutputColumn[] = request.joinKeys.map((key) => ({
+      name: key,
+      valueType: valueTypeOfDuck(check(key, 'join key')) ?? 'string',
+    }))
+    const features: OutputColumn[] = request.features.map((feature) => ({
+      name: feature,
+      valueType:
+        featureTypes.get(feature) ?? valueTypeOfDuck(check(feature, 'feature')) ?? 'string',
+    }))
+    for (const f of request.features) check(f, 'feature')
+    check(source.timestampField, 'timestampField')
+    if (source.createdTimestampColumn !== undefined) {
+      check(source.createdTimestampColumn, 'createdTimestampColumn')
     }
-    for (const feature of request.features) {
-      const expr = column(feature, 'feature')
-      const valueType =
-        featureTypes.get(feature) ??
-        valueTypeOfDuck(types.get(sourceColumn(source, feature))!) ??
-        'string'
-      columns.push({ name: feature, valueType })
-      exprs.push(`${readExpression(expr, valueType)} AS ${ident(feature)}`)
-    }
-    const ts = `CAST(${column(source.timestampField, 'timestampField')} AS TIMESTAMPTZ)`
-    const created =
-      source.createdTimestampColumn === undefined
-        ? 'CAST(NULL AS TIMESTAMPTZ)'
-        : `CAST(${column(source.createdTimestampColumn, 'createdTimestampColumn')} AS TIMESTAMPTZ)`
-    columns.push({ name: EVENT_TS_COLUMN, valueType: 'timestamp' })
-    columns.push({ name: CREATED_TS_COLUMN, valueType: 'timestamp' })
-    exprs.push(`epoch_us(${ts}) AS ${ident(EVENT_TS_COLUMN)}`)
-    exprs.push(`epoch_us(${created}) AS ${ident(CREATED_TS_COLUMN)}`)
-    let sql =
-      `SELECT ${exprs.join(', ')} FROM ${read.relation} ` +
-      `WHERE ${ts} >= make_timestamptz($1::BIGINT) AND ${ts} <= make_timestamptz($2::BIGINT)`
-    if (latest) {
-      const keys = request.joinKeys.map((k) => column(k, 'join key'))
-      const partition = keys.length ? `PARTITION BY ${keys.join(', ')} ` : ''
-      sql += ` QUALIFY row_number() OVER (${partition}ORDER BY ${ts} DESC, ${created} DESC NULLS LAST) = 1`
-    }
+    // Core's pull query (the one every warehouse runs) over the files, timestamps as
+    // TIMESTAMPTZ (every unit, DATE, no zone = UTC); the projection reads it into Arrow.
+    const compiled = compilePullSql(
+      {
+        source,
+        relation: {
+          sql: `SELECT ${asTimestamps([source.timestampField, source.createdTimestampColumn])} FROM ${read.relation}`,
+        },
+        joinKeys: request.joinKeys,
+        features,
+        start: request.start,
+        end: request.end,
+        mode: latest ? 'latest' : 'all',
+      },
+      duckdbDialect,
+    )
+    const columns: OutputColumn[] = [
+      ...keys,
+      ...features,
+      { name: EVENT_TS_COLUMN, valueType: 'timestamp' },
+      { name: CREATED_TS_COLUMN, valueType: 'timestamp' },
+    ]
+    const sql = `SELECT ${columns.map((c) => `${readExpression(`q.${ident(c.name)}`, c.valueType)} AS ${ident(c.name)}`).join(', ')} FROM (${compiled.sql}) AS q`
     const connection = await this.connect()
+    const interrupt = () => connection.interrupt()
+    signal?.addEventListener('abort', interrupt, { once: true })
     try {
       this.context?.logger.debug(
         { sql, start: String(request.start), end: String(request.end) },
@@ -629,8 +652,9 @@ export class FileOfflineStore extends OfflineStoreBase {
       )
       let result: Awaited<ReturnType<DuckDBConnection['stream']>>
       try {
-        result = await connection.stream(sql, [request.start, request.end], [BIGINT, BIGINT])
+        result = await connection.stream(sql, compiled.params as DuckDBValue[])
       } catch (err) {
+        signal?.throwIfAborted()
         throw fail(
           'BACKEND_ERROR',
           `reading source '${source.name}' (${read.resolved.path}) failed: ${messageOf(err)}`,
@@ -638,8 +662,22 @@ export class FileOfflineStore extends OfflineStoreBase {
           err,
         )
       }
-      yield* resultBatches(result, columns, this.#options.batchRows ?? 65_536)
+      try {
+        for await (const batch of resultBatches(
+          result,
+          columns,
+          this.#options.batchRows ?? 65_536,
+        )) {
+          signal?.throwIfAborted()
+          yield batch
+        }
+      } catch (err) {
+        // An interrupted query fails with DuckDB's message: the caller gets its abort reason.
+        signal?.throwIfAborted()
+        throw err
+      }
     } finally {
+      signal?.removeEventListener('abort', interrupt)
       this.#release(connection)
     }
   }

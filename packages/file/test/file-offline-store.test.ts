@@ -143,6 +143,96 @@ describe('FileOfflineStore over driver_stats.parquet', () => {
     }
   })
 
+  it('a pull stops on its AbortSignal: before it starts and between batches', async () => {
+    const small = store(FIXTURES, { batchRows: 100 })
+    const request = {
+      view: stats,
+      joinKeys: ['driver_id'],
+      features: ['conv_rate'],
+      start: 0n,
+      end: micros('2100-01-01T00:00:00Z'),
+    }
+    try {
+      const before = new AbortController()
+      before.abort()
+      await expect(
+        collect(small.pullAll({ ...request, signal: before.signal })),
+      ).rejects.toMatchObject({ name: 'AbortError' })
+      const during = new AbortController()
+      let batches = 0
+      const reason = new Error('enough')
+      await expect(
+        (async () => {
+          for await (const _ of small.pullAll({ ...request, signal: during.signal })) {
+            batches++
+            during.abort(reason)
+          }
+        })(),
+      ).rejects.toBe(reason)
+      expect(batches).toBe(1)
+      // The store is still usable afterwards.
+      expect((await collect(small.pullAll(request))).numRows).toBe(1808)
+    } finally {
+      await small.close()
+    }
+  })
+
+  it('a historical job streams record batches equal to its table', async () => {
+    const small = store(FIXTURES, { batchRows: 64 })
+    try {
+      const ids = Array.from({ length: 300 }, (_, i) => BigInt(1001 + (i % 5)))
+      const times = ids.map((_, i) =>
+        new Date(Date.parse('2024-08-28T00:00:00Z') + i * 600_000).toISOString(),
+      )
+      const plan = planHistoricalRetrieval({
+        features: ['driver_hourly_stats:conv_rate', 'driver_hourly_stats:avg_daily_trips'],
+        views: new Map([['driver_hourly_stats', stats]]),
+        entities,
+        entityColumns: [
+          { name: 'driver_id', valueType: 'int64' },
+          { name: 'event_timestamp', valueType: 'timestamp' },
+        ],
+      })
+      const job = await small.getHistoricalFeatures(
+        { kind: 'arrow', table: entityTable(ids, times) },
+        plan,
+      )
+      const batches: arrow.RecordBatch[] = []
+      for await (const b of job.toArrowStream?.() ?? []) batches.push(b)
+      expect(batches.length).toBeGreaterThan(1)
+      const streamed = new arrow.Table(batches)
+      const whole = await job.toArrow()
+      expect(streamed.schema.fields.map(String)).toEqual(whole.schema.fields.map(String))
+      for (const name of ['driver_id', 'event_timestamp', 'conv_rate', 'avg_daily_trips']) {
+        expect(columnValues(streamed, name)).toEqual(columnValues(whole, name))
+      }
+      // A sliced Arrow entity table (buffers shared with the whole table) reads as its rows.
+      const sliced = await small.getHistoricalFeatures(
+        {
+          kind: 'arrow',
+          table: entityTable(
+            [0n, ...ids, 0n],
+            ['2024-08-28T00:00:00Z', ...times, '2024-08-28T00:00:00Z'],
+          ).slice(1, 301),
+        },
+        plan,
+      )
+      const slicedTable = await sliced.toArrow()
+      for (const name of ['driver_id', 'event_timestamp', 'conv_rate', 'avg_daily_trips']) {
+        expect(columnValues(slicedTable, name)).toEqual(columnValues(whole, name))
+      }
+      const aborted = new AbortController()
+      aborted.abort()
+      await expect(
+        small.getHistoricalFeatures({ kind: 'arrow', table: entityTable(ids, times) }, plan, {
+          signal: aborted.signal,
+        }),
+      ).rejects.toMatchObject({ name: 'AbortError' })
+    } finally {
+      await small.close()
+    }
+  })
+
   it('matches the in-memory engine on a historical retrieval over driver_stats', async () => {
     // 400 entity rows: the five drivers, an unknown one and nulls, times around the data.
     const ids: Array<bigint | null> = []

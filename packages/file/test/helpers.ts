@@ -103,7 +103,7 @@ export function columnValues(table: arrow.Table, name: string): unknown[] {
     const out: unknown[] = []
     for (const data of vector.data) {
       for (let i = 0; i < data.length; i++) {
-        out.push(vector.isValid(out.length) ? (data.values[data.offset + i] as bigint) : null)
+        out.push(vector.isValid(out.length) ? (data.values[i] as bigint) : null)
       }
     }
     return out
