@@ -78,3 +78,14 @@ test('--entity-timestamp-column picks one of several timestamp columns, as the e
   expect(ghost.code).toBe(1)
   expect(ghost.err).toMatch(/nope/)
 })
+
+test('a second teardown says there was nothing to remove', () => {
+  const first = larder('teardown')
+  expect(first.code).toBe(0)
+  expect(first.out).toMatch(
+    /^Removed 2 view\(s\) from the online store and deleted .*registry.json/,
+  )
+  const second = larder('teardown')
+  expect(second.code).toBe(0)
+  expect(second.out).toMatch(/^Nothing to remove: there is no registry at .*registry.json/)
+})

@@ -67,7 +67,7 @@ export function parseRequestJson(text: string, maxDepth = MAX_JSON_DEPTH): unkno
   } catch (err) {
     if (isLarderError(err)) throw err
     throw new LarderError('INVALID_INPUT', `malformed JSON body: ${(err as Error).message}`, {
-      hint: 'send a JSON object with Content-Type: application/json',
+      hint: 'send one JSON object (any Content-Type is read as JSON)',
     })
   }
 }

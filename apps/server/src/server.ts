@@ -229,6 +229,8 @@ export async function createFeatureServer(
     ...https,
     ...(logger ? { loggerInstance: logger } : { logger: false }),
     bodyLimit,
+    // One log line per request, written when the answer is sent (see the onResponse hook).
+    disableRequestLogging: true,
     requestIdHeader: false,
     genReqId: (req) => {
       const incoming = req.headers['x-request-id']
@@ -292,12 +294,31 @@ export async function createFeatureServer(
     }
     metrics.requests.inc(labels)
     metrics.requestDuration.observe(labels, reply.elapsedTime / 1000)
+    const line = {
+      req: { method: request.method, url: request.url },
+      res: { statusCode: reply.statusCode },
+      responseTime: reply.elapsedTime,
+    }
+    const failure = failures.get(request)
+    if (!failure) request.log.info(line, 'request completed')
+    else if (failure.fault) request.log.error({ ...line, err: failure.err }, 'request failed')
+    else request.log.info({ ...line, code: failure.code, status: failure.status }, failure.message)
   })
 
+  // What went wrong with a request, for its one log line.
+  const failures = new WeakMap<
+    object,
+    { fault: boolean; err: unknown; code: string; status: number; message: string }
+  >()
   app.setErrorHandler(async (err, request, reply) => {
     const { status, body, fault } = toErrorAnswer(err, request.id, bodyLimit, repoPath)
-    if (fault) request.log.error({ err }, 'request failed')
-    else request.log.info({ code: body.error.code, status }, body.error.message)
+    failures.set(request, {
+      fault,
+      err,
+      code: body.error.code,
+      status,
+      message: body.error.message,
+    })
     // A store that is down or slow: the client may retry (after a pause).
     if (status === 503) reply.header('retry-after', '1')
     return reply.code(status).send(body)

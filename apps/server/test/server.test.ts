@@ -573,11 +573,18 @@ describe('operations', () => {
     } finally {
       await srv.close()
     }
-    const completed = lines.find((l) => l.reqId === 'log-1' && l.msg === 'request completed')
-    expect(completed).toMatchObject({ level: 30, res: { statusCode: 200 } })
-    expect(
-      lines.find((l) => l.reqId === 'log-2' && /malformed JSON/.test(String(l.msg))),
-    ).toMatchObject({ level: 30, code: 'INVALID_INPUT', status: 400 })
+    // One line per request, written when the answer is sent.
+    const of = (id: string) => lines.filter((l) => l.reqId === id)
+    expect(of('log-1')).toHaveLength(1)
+    expect(of('log-1')[0]).toMatchObject({
+      level: 30,
+      msg: 'request completed',
+      req: { method: 'GET', url: '/health' },
+      res: { statusCode: 200 },
+    })
+    expect(of('log-2')).toHaveLength(1)
+    expect(of('log-2')[0]).toMatchObject({ level: 30, code: 'INVALID_INPUT', status: 400 })
+    expect(String(of('log-2')[0]?.msg)).toMatch(/malformed JSON/)
   })
 
   test('GET /metrics: request counts and latency, store reads, rows, registry refreshes', async () => {

@@ -287,14 +287,18 @@ export class FeatureStore {
     return { ...plan, version: written.version }
   }
 
-  /** Removes everything the repo created: online tables and the registry file. */
-  async teardown(): Promise<{ views: string[] }> {
+  /**
+   * Removes everything the repo created: online tables and the registry file.
+   * @returns the views whose online data was removed, and whether there was a registry to
+   *   delete (false when nothing was applied, or a previous teardown removed it)
+   */
+  async teardown(): Promise<{ views: string[]; registryRemoved: boolean }> {
     const current = await this.registry.read()
     const views: StoredViewSpec[] = [...current.featureViews, ...current.streamFeatureViews]
     await this.config.onlineStore.teardown(views)
     await this.registry.remove()
     this.snapshot = undefined
-    return { views: views.map((v) => v.name) }
+    return { views: views.map((v) => v.name), registryRemoved: current.version > 0 }
   }
 
   /** The registry's content. */

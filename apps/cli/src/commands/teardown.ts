@@ -9,9 +9,11 @@ export function registerTeardown(program: Command, ctx: CommandContext): void {
     .description('remove the online tables and the registry of the repo')
     .action(async () => {
       await ctx.withStore(async (store) => {
-        const { views } = await store.teardown()
+        const { views, registryRemoved } = await store.teardown()
         ctx.io.out(
-          `Removed ${views.length} view(s) from the online store and deleted ${store.registry.path}`,
+          registryRemoved
+            ? `Removed ${views.length} view(s) from the online store and deleted ${store.registry.path}`
+            : `Nothing to remove: there is no registry at ${store.registry.path} (nothing applied, or already torn down)`,
         )
       })
     })
