@@ -10,12 +10,12 @@ import {
   type FormatSchema,
   LarderError,
   recordError,
-  StreamDecoderBase,
   type StreamFormat,
   type ValueTypeName,
 } from '@larder/core'
 import avro from 'avsc'
 import { readConfluentHeader } from './confluent-wire.js'
+import { SyncFirstDecoder } from './decoder.js'
 import {
   isFramed,
   RegistryBinding,
@@ -126,7 +126,7 @@ function toBuffer(bytes: Uint8Array): Buffer {
 }
 
 /** Decodes Avro binary that must fill `bytes` exactly. */
-function decodeWith(type: avro.Type, bytes: Buffer, what: string): DecodedRow {
+function decodeWith(type: avro.Type, bytes: Buffer, what: () => string): DecodedRow {
   let value: unknown
   try {
     const result = type.decode(bytes, 0)
@@ -138,7 +138,7 @@ function decodeWith(type: avro.Type, bytes: Buffer, what: string): DecodedRow {
     }
     value = result.value
   } catch (err) {
-    throw recordError(COMPONENT, `record does not match ${what}: ${(err as Error).message}`, err)
+    throw recordError(COMPONENT, `record does not match ${what()}: ${(err as Error).message}`, err)
   }
   if (
     value === null ||
@@ -146,7 +146,7 @@ function decodeWith(type: avro.Type, bytes: Buffer, what: string): DecodedRow {
     Array.isArray(value) ||
     Buffer.isBuffer(value)
   ) {
-    throw recordError(COMPONENT, `${what} is not a record schema: records must decode to objects`)
+    throw recordError(COMPONENT, `${what()} is not a record schema: records must decode to objects`)
   }
   // A plain object rather than avsc's record class, like the other formats' rows.
   return { ...(value as DecodedRow) }
@@ -211,29 +211,35 @@ function describeType(type: avro.Type): FormatSchema {
   return { fields }
 }
 
-class InlineAvroDecoder extends StreamDecoderBase {
+class InlineAvroDecoder extends SyncFirstDecoder {
+  readonly #what: () => string
   constructor(
     readonly type: avro.Type,
-    readonly what: string,
+    what: string,
   ) {
     super()
+    this.#what = () => what
   }
-  async decode(value: Uint8Array): Promise<DecodedRow> {
-    return decodeWith(this.type, toBuffer(value), this.what)
+  decodeNow(value: Uint8Array): DecodedRow {
+    return decodeWith(this.type, toBuffer(value), this.#what)
   }
 }
 
-class RegistryAvroDecoder extends StreamDecoderBase {
+class RegistryAvroDecoder extends SyncFirstDecoder {
   constructor(
     readonly client: SchemaRegistryClient,
     readonly binding: RegistryBinding<avro.Type>,
   ) {
     super()
   }
-  async decode(value: Uint8Array): Promise<DecodedRow> {
+  decodeNow(value: Uint8Array): DecodedRow | Promise<DecodedRow> {
     const { schemaId, offset } = readConfluentHeader(value, COMPONENT)
-    const type = await this.binding.schema(this.client, schemaId)
-    return decodeWith(type, toBuffer(value).subarray(offset), `schema id ${schemaId}`)
+    const what = () => `schema id ${schemaId}`
+    const type = this.binding.ready(this.client, schemaId)
+    if (type) return decodeWith(type, toBuffer(value).subarray(offset), what)
+    return this.binding
+      .schema(this.client, schemaId)
+      .then((t) => decodeWith(t, toBuffer(value).subarray(offset), what))
   }
 }
 

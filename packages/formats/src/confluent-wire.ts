@@ -33,8 +33,12 @@ export function readConfluentHeader(bytes: Uint8Array, component: string): Confl
       `expected magic byte 0 of the Schema Registry framing, got 0x${first.toString(16).padStart(2, '0')}${guess}`,
     )
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  return { schemaId: view.getInt32(1, false), offset: 5 }
+  const schemaId =
+    ((bytes[1] as number) << 24) |
+    ((bytes[2] as number) << 16) |
+    ((bytes[3] as number) << 8) |
+    (bytes[4] as number)
+  return { schemaId, offset: 5 }
 }
 
 /** Reads one zigzag varint (32-bit) at `offset`; returns the value and the next offset. */

@@ -10,9 +10,9 @@ import {
   LarderError,
   parseTime,
   recordError,
-  StreamDecoderBase,
   type StreamFormat,
 } from '@larder/core'
+import { SyncFirstDecoder } from './decoder.js'
 import { epochToMicros, parseRfc3339Micros } from './timestamps.js'
 
 const COMPONENT = 'json'
@@ -82,7 +82,7 @@ function toMicros(value: unknown, field: string, unit: EpochUnit | 'auto'): bigi
   )
 }
 
-class JsonDecoder extends StreamDecoderBase {
+class JsonDecoder extends SyncFirstDecoder {
   readonly #text = new TextDecoder('utf-8', { fatal: true })
   readonly #timestampFields: readonly string[]
   readonly #unit: EpochUnit | 'auto'
@@ -93,12 +93,8 @@ class JsonDecoder extends StreamDecoderBase {
     this.#timestampFields = context.timestampFields ?? []
   }
 
-  async decode(value: Uint8Array): Promise<DecodedRow> {
-    return this.decodeSync(value)
-  }
-
-  /** Synchronous decode (JSON needs no I/O). */
-  decodeSync(value: Uint8Array): DecodedRow {
+  /** JSON needs no I/O: always synchronous. */
+  decodeNow(value: Uint8Array): DecodedRow {
     let text: string
     try {
       text = this.#text.decode(value)
@@ -127,17 +123,6 @@ class JsonDecoder extends StreamDecoderBase {
       if (Object.hasOwn(row, field)) row[field] = toMicros(row[field], field, this.#unit)
     }
     return row
-  }
-
-  override async decodeBatch(values: readonly Uint8Array[]) {
-    return values.map((v) => {
-      try {
-        return { row: this.decodeSync(v) }
-      } catch (err) {
-        if (err instanceof LarderError && err.code === 'INVALID_RECORD') return { error: err }
-        throw err
-      }
-    })
   }
 }
 

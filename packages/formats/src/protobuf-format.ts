@@ -11,12 +11,12 @@ import {
   LarderError,
   type ProtobufFormatSpec,
   recordError,
-  StreamDecoderBase,
   type StreamFormat,
   type ValueTypeName,
 } from '@larder/core'
 import protobuf from 'protobufjs'
 import { readConfluentHeader, readMessageIndexes } from './confluent-wire.js'
+import { SyncFirstDecoder } from './decoder.js'
 import {
   isFramed,
   RegistryBinding,
@@ -68,62 +68,86 @@ function typeName(t: protobuf.Type): string {
   return t.fullName.replace(/^\./, '')
 }
 
+/** A 64-bit integer as protobufjs gives it (a Long, or a number) -> bigint, exactly. */
 function toBigInt(v: unknown): bigint {
-  if (typeof v === 'bigint') return v
   if (typeof v === 'number') return BigInt(v)
-  // protobufjs gives 64-bit integers as Long objects; toString honours `unsigned`.
-  return BigInt(String(v))
+  if (typeof v === 'bigint') return v
+  const long = v as { low: number; high: number; unsigned: boolean }
+  const bits = (BigInt(long.high >>> 0) << 32n) | BigInt(long.low >>> 0)
+  return long.unsigned ? bits : BigInt.asIntN(64, bits)
 }
 
 /** google.protobuf.Timestamp -> epoch microseconds (nanoseconds below a microsecond dropped). */
-function timestampMicros(message: { seconds?: unknown; nanos?: number }): bigint {
+function timestampMicros(message: Record<string, unknown>): bigint {
   const seconds = message.seconds === undefined ? 0n : toBigInt(message.seconds)
-  return seconds * 1_000_000n + floorDiv(BigInt(message.nanos ?? 0), 1000n)
+  return seconds * 1_000_000n + floorDiv(BigInt((message.nanos as number | undefined) ?? 0), 1000n)
 }
 
-function scalarValue(field: protobuf.Field, v: unknown): unknown {
-  if (field.resolvedType instanceof protobuf.Enum) {
-    return field.resolvedType.valuesById[v as number] ?? v
-  }
-  if (LONG_TYPES.has(field.type)) return toBigInt(v)
-  return v
-}
+type Read = (v: unknown) => unknown
 
-function fieldValue(field: protobuf.Field, v: unknown): unknown {
+/** How a field's single value is read (for repeated fields and maps: each element). */
+function valueReader(field: protobuf.Field): Read {
   const resolved = field.resolvedType
   if (resolved instanceof protobuf.Type) {
-    if (v === null || v === undefined) return null
-    return messageValue(resolved, v as protobuf.Message)
+    // Looked up at call time: message types may refer to themselves.
+    return (v) => (v === null || v === undefined ? null : converterOf(resolved)(v))
   }
-  return scalarValue(field, v)
+  if (resolved instanceof protobuf.Enum) {
+    const names = resolved.valuesById
+    return (v) => names[v as number] ?? v
+  }
+  if (LONG_TYPES.has(field.type)) return toBigInt
+  return (v) => v
 }
 
-/** A message as a plain row: field names as written, values as the module doc says. */
-function messageValue(type: protobuf.Type, message: protobuf.Message): unknown {
+const converters = new WeakMap<protobuf.Type, Read>()
+
+/**
+ * The converter of a message type to a plain row (field names as written, values as the module
+ * doc says), built once per type.
+ */
+function converterOf(type: protobuf.Type): Read {
+  let convert = converters.get(type)
+  if (convert) return convert
   const name = typeName(type)
-  const m = message as unknown as Record<string, unknown>
-  if (name === TIMESTAMP) return timestampMicros(m as { seconds?: unknown; nanos?: number })
-  if (WRAPPERS[name] !== undefined) {
+  if (name === TIMESTAMP) convert = (m) => timestampMicros(m as Record<string, unknown>)
+  else if (WRAPPERS[name] !== undefined) {
     const inner = type.fieldsArray[0] as protobuf.Field
-    return scalarValue(inner, m.value ?? inner.typeDefault)
-  }
-  const row: DecodedRow = {}
-  for (const field of type.fieldsArray) {
-    const v = m[field.name]
-    if (field.map) {
-      const out: Record<string, unknown> = {}
-      for (const [k, x] of Object.entries((v ?? {}) as Record<string, unknown>))
-        out[k] = fieldValue(field, x)
-      row[field.name] = out
-    } else if (field.repeated) {
-      row[field.name] = ((v ?? []) as unknown[]).map((x) => fieldValue(field, x))
-    } else if (field.hasPresence && !Object.hasOwn(m, field.name)) {
-      row[field.name] = null
-    } else {
-      row[field.name] = fieldValue(field, v)
+    const read = valueReader(inner)
+    convert = (m) => read((m as Record<string, unknown>).value ?? inner.typeDefault)
+  } else {
+    const fields = type.fieldsArray.map((field) => {
+      const read = valueReader(field)
+      const key = field.name
+      if (field.map) {
+        return (m: Record<string, unknown>) => {
+          const out: Record<string, unknown> = {}
+          for (const [k, x] of Object.entries((m[key] ?? {}) as Record<string, unknown>)) {
+            out[k] = read(x)
+          }
+          return out
+        }
+      }
+      if (field.repeated)
+        return (m: Record<string, unknown>) => ((m[key] ?? []) as unknown[]).map(read)
+      if (field.hasPresence) {
+        return (m: Record<string, unknown>) => (Object.hasOwn(m, key) ? read(m[key]) : null)
+      }
+      return (m: Record<string, unknown>) => read(m[key])
+    })
+    const names = type.fieldsArray.map((f) => f.name)
+    convert = (m) => {
+      const row: DecodedRow = {}
+      for (let i = 0; i < names.length; i++) {
+        row[names[i] as string] = (fields[i] as (m: Record<string, unknown>) => unknown)(
+          m as Record<string, unknown>,
+        )
+      }
+      return row
     }
   }
-  return row
+  converters.set(type, convert)
+  return convert
 }
 
 /** The Larder value type of a field, or undefined (messages, maps). */
@@ -160,14 +184,14 @@ function describeType(type: protobuf.Type): FormatSchema {
   return { fields }
 }
 
-function decodeWith(type: protobuf.Type, bytes: Uint8Array, what: string): DecodedRow {
+function decodeWith(type: protobuf.Type, bytes: Uint8Array, what: () => string): DecodedRow {
   let message: protobuf.Message
   try {
     message = type.decode(bytes)
   } catch (err) {
-    throw recordError(COMPONENT, `record is not a valid ${what}: ${(err as Error).message}`, err)
+    throw recordError(COMPONENT, `record is not a valid ${what()}: ${(err as Error).message}`, err)
   }
-  return messageValue(type, message) as DecodedRow
+  return converterOf(type)(message) as DecodedRow
 }
 
 /** Adds the well-known types a file imports (`google/protobuf/*.proto`) to `root`. */
@@ -247,30 +271,41 @@ async function parseRegistrySchema(
   }
 }
 
-class RegistryProtobufDecoder extends StreamDecoderBase {
+class RegistryProtobufDecoder extends SyncFirstDecoder {
   constructor(
     readonly client: SchemaRegistryClient,
     readonly binding: RegistryBinding<RegistrySchema>,
   ) {
     super()
   }
-  async decode(value: Uint8Array): Promise<DecodedRow> {
+  decodeNow(value: Uint8Array): DecodedRow | Promise<DecodedRow> {
     const { schemaId, offset } = readConfluentHeader(value, COMPONENT)
     const { indexes, offset: start } = readMessageIndexes(value, offset, COMPONENT)
-    const schema = await this.binding.schema(this.client, schemaId)
-    const type = typeAt(schema, indexes, schemaId)
-    return decodeWith(type, value.subarray(start), `${typeName(type)} (schema id ${schemaId})`)
+    const decode = (schema: RegistrySchema) => {
+      const type = typeAt(schema, indexes, schemaId)
+      return decodeWith(
+        type,
+        value.subarray(start),
+        () => `${typeName(type)} (schema id ${schemaId})`,
+      )
+    }
+    const schema = this.binding.ready(this.client, schemaId)
+    return schema ? decode(schema) : this.binding.schema(this.client, schemaId).then(decode)
   }
 }
 
-class FileProtobufDecoder extends StreamDecoderBase {
+class FileProtobufDecoder extends SyncFirstDecoder {
   #type: protobuf.Type | undefined
   constructor(readonly load: () => Promise<protobuf.Type>) {
     super()
   }
-  async decode(value: Uint8Array): Promise<DecodedRow> {
-    this.#type ??= await this.load()
-    return decodeWith(this.#type, value, typeName(this.#type))
+  decodeNow(value: Uint8Array): DecodedRow | Promise<DecodedRow> {
+    const decode = (type: protobuf.Type) => decodeWith(type, value, () => typeName(type))
+    if (this.#type) return decode(this.#type)
+    return this.load().then((type) => {
+      this.#type = type
+      return decode(type)
+    })
   }
 }
 

@@ -236,6 +236,7 @@ export class RegistryBinding<T> {
   readonly #defined: SchemaRegistryRuntimeOptions
   readonly #clients = new Map<string, SchemaRegistryClient>()
   readonly #parsed = new WeakMap<SchemaRegistryClient, Map<number, Promise<T>>>()
+  readonly #ready = new WeakMap<SchemaRegistryClient, Map<number, T>>()
   readonly #parse: (client: SchemaRegistryClient, id: number) => Promise<T>
 
   /**
@@ -281,9 +282,24 @@ export class RegistryBinding<T> {
       pending = this.#parse(client, id)
       cache.set(id, pending)
       const owner = cache
-      pending.catch(() => owner.delete(id))
+      pending.then(
+        (value) => {
+          let ready = this.#ready.get(client)
+          if (!ready) {
+            ready = new Map()
+            this.#ready.set(client, ready)
+          }
+          ready.set(id, value)
+        },
+        () => owner.delete(id),
+      )
     }
     return pending
+  }
+
+  /** The parsed schema of `id` when it is already loaded (no waiting), else undefined. */
+  ready(client: SchemaRegistryClient, id: number): T | undefined {
+    return this.#ready.get(client)?.get(id)
   }
 
   /**
