@@ -74,7 +74,7 @@ const LOGICAL_TYPES = {
  * Makes every Avro `long` the bigint long: avsc takes `"long"` from the registry, but builds
  * `{ "type": "long" }` and the underlying long of a logical type itself. For a logical type
  * Larder reads, avsc asks twice with the same schema object: first for the logical type (left
- * to avsc), then for its underlying type (answered here).
+ * to avsc), then for its underlying type (answered here but for milliseconds).
  */
 function bigintLongHook(): (schema: unknown) => avro.Type | undefined {
   const pending = new WeakSet<object>()
@@ -89,6 +89,10 @@ function bigintLongHook(): (schema: unknown) => avro.Type | undefined {
         return undefined
       }
       pending.delete(schema)
+      // Milliseconds fit avsc's own (faster, number) long for any date (2^53 ms is the year
+      // 287396); microseconds pass 2^53 in 2255 (and sentinels such as 9999-12-31 are
+      // common), nanoseconds in 1970: those need the bigint long.
+      if (logical.endsWith('-millis')) return undefined
     }
     return BIGINT_LONG
   }
@@ -126,12 +130,17 @@ function toBuffer(bytes: Uint8Array): Buffer {
 }
 
 /** Decodes Avro binary that must fill `bytes` exactly. */
-function decodeWith(type: avro.Type, bytes: Buffer, what: () => string): DecodedRow {
+function decodeWith(
+  type: avro.Type,
+  bytes: Buffer,
+  offset: number,
+  what: () => string,
+): DecodedRow {
   let value: unknown
   try {
-    const result = type.decode(bytes, 0)
+    const result = type.decode(bytes, offset)
     if (result.offset < 0) {
-      throw new Error(`truncated: ${bytes.length} byte(s) do not hold a whole record`)
+      throw new Error(`truncated: ${bytes.length - offset} byte(s) do not hold a whole record`)
     }
     if (result.offset !== bytes.length) {
       throw new Error(`${bytes.length - result.offset} byte(s) left after the record`)
@@ -221,7 +230,7 @@ class InlineAvroDecoder extends SyncFirstDecoder {
     this.#what = () => what
   }
   decodeNow(value: Uint8Array): DecodedRow {
-    return decodeWith(this.type, toBuffer(value), this.#what)
+    return decodeWith(this.type, toBuffer(value), 0, this.#what)
   }
 }
 
@@ -236,10 +245,10 @@ class RegistryAvroDecoder extends SyncFirstDecoder {
     const { schemaId, offset } = readConfluentHeader(value, COMPONENT)
     const what = () => `schema id ${schemaId}`
     const type = this.binding.ready(this.client, schemaId)
-    if (type) return decodeWith(type, toBuffer(value).subarray(offset), what)
+    if (type) return decodeWith(type, toBuffer(value), offset, what)
     return this.binding
       .schema(this.client, schemaId)
-      .then((t) => decodeWith(t, toBuffer(value).subarray(offset), what))
+      .then((t) => decodeWith(t, toBuffer(value), offset, what))
   }
 }
 

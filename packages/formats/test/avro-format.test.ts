@@ -112,6 +112,24 @@ describe('avroFormat with an inline schema', () => {
     ])
   })
 
+  it('reads times far from now exactly: 9999-12-31 in microseconds and milliseconds', async () => {
+    const format = avroFormat({
+      schema: {
+        type: 'record',
+        name: 'Far',
+        fields: [
+          { name: 'micros', type: { type: 'long', logicalType: 'timestamp-micros' } },
+          { name: 'millis', type: { type: 'long', logicalType: 'timestamp-millis' } },
+        ],
+      },
+    })
+    // 9999-12-31T23:59:59.999999Z: beyond 2^53 microseconds.
+    const row = await format
+      .createDecoder()
+      .decode(bytes([...zigzag(253402300799999999n), ...zigzag(253402300799999n)]))
+    expect(row).toEqual({ micros: 253402300799999999n, millis: 253402300799999000n })
+  })
+
   it('gives bad-record errors for truncated, trailing and garbage bytes', async () => {
     const whole = tripBytes(1n, 2n, 3n)
     const results = await format
