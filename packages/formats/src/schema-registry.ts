@@ -144,10 +144,19 @@ export class SchemaRegistryClient {
       const code = body?.error_code
       const message = typeof body?.message === 'string' ? body.message : text.slice(0, 200)
       const detail = `${code ?? response.status} ${message}`.trim()
-      if (response.status === 404) {
+      // Confluent's "not found" codes: 40401 subject, 40402 version, 40403 schema. A bare 404
+      // means the URL is not a Schema Registry: a fault, never a reason to dead-letter.
+      if (response.status === 404 && (code === 40401 || code === 40402 || code === 40403)) {
         const reason = `${what} is not in the Schema Registry at ${where} (${detail})`
         if (missingIsRecordError) throw recordError(COMPONENT, reason)
         throw new LarderError('NOT_FOUND', reason, { component: COMPONENT })
+      }
+      if (response.status === 404) {
+        throw new LarderError(
+          'BACKEND_ERROR',
+          `${where} answered 404 for ${what} without a Schema Registry error code (${detail})`,
+          { component: COMPONENT, hint: 'check schemaRegistry.url: is it the registry root?' },
+        )
       }
       if (response.status === 401 || response.status === 403) {
         throw new LarderError(

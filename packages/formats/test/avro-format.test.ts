@@ -238,6 +238,20 @@ describe('avroFormat with a Schema Registry', () => {
     ])
   })
 
+  it('treats a URL that is not a registry (a bare 404) as a fault, not a bad record', async () => {
+    const decoder = avroFormat({
+      schemaRegistry: { url: `${registry.url}/not-the-root` },
+    }).createDecoder()
+    const error = await decoder.decodeBatch([bytes([...confluentHeader(1), 2])]).then(
+      () => undefined,
+      (err: unknown) => err as LarderError,
+    )
+    expect(isLarderError(error, 'BACKEND_ERROR')).toBe(true)
+    expect(error?.message).toMatch(
+      /answered 404 for schema id 1 without a Schema Registry error code .*: check schemaRegistry\.url/,
+    )
+  })
+
   it('treats an unreachable registry as a fault, not a bad record', async () => {
     const down = await startSchemaRegistryEmulator()
     const url = down.url
