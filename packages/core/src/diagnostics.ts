@@ -94,9 +94,17 @@ export interface MaterializeContext {
 export interface IngestBatchContext {
   /** The stream source's name. */
   source: string
+  /** The stream feature view ingested. */
+  view?: string
+  /** The partition (or shard) of the batch. */
+  partition?: string
   /** Records in the batch. */
   records: number
-  result?: { rowsWritten: number; deadLettered: number }
+  /**
+   * Set on `asyncEnd`: rows written online, dead letters, and the rest of the batch's
+   * figures (`IngestBatchEvent`: written offline, late, lag, freshness, seconds).
+   */
+  result?: { rowsWritten: number; deadLettered: number } & Record<string, unknown>
   error?: unknown
 }
 

@@ -1,5 +1,7 @@
 // Core's ingestion pipeline with the real memory stores, fed by a scripted consumer that
 // delivers raw records the way a broker client does and records what gets committed.
+
+import { tracingChannel } from 'node:diagnostics_channel'
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -12,10 +14,13 @@ import {
   defineConfig,
   entity,
   FeatureStore,
+  type IngestBatchContext,
+  LARDER_CHANNELS,
   type LarderConfig,
   memoryOfflineStore,
   memoryOnlineStore,
   type OnlineRow,
+  type OnlineWriteContext,
   recordError,
   type SourceSpec,
   type StoredViewSpec,
@@ -162,11 +167,39 @@ describe('ingestion pipeline', () => {
     const values = [ev(1, 1, 1), ev(1, 3, 3), ev(1, 2, 2), 'garbage', ev(2, 1, 'x')]
     const { store, finished, consumer } = setup(values, { online: flakyOnline(2) })
     await store.apply({ skipSourceValidation: true })
+    const traced: IngestBatchContext[] = []
+    const channel = tracingChannel<IngestBatchContext>(LARDER_CHANNELS.ingest)
+    const subscriber = {
+      start: () => {},
+      end: () => {},
+      asyncStart: () => {},
+      asyncEnd: (ctx: IngestBatchContext) => traced.push(ctx),
+      error: () => {},
+    }
+    channel.subscribe(subscriber)
+    const writes: string[] = []
+    const writeChannel = tracingChannel<OnlineWriteContext>(LARDER_CHANNELS.onlineWrite)
+    const writeSubscriber = {
+      ...subscriber,
+      asyncEnd: (c: OnlineWriteContext) => writes.push(c.operation),
+    }
+    writeChannel.subscribe(writeSubscriber)
     const ac = new AbortController()
     const run = store.ingest({ signal: ac.signal })
     await finished
     ac.abort()
     const [summary] = await run
+    channel.unsubscribe(subscriber)
+    writeChannel.unsubscribe(writeSubscriber)
+    // Batch 1: two failed attempts and the write; batch 2: one write (its row loses); batch 3: none.
+    expect(writes).toEqual(['ingest', 'ingest', 'ingest', 'ingest'])
+    expect(
+      traced.map((c) => [c.view, c.records, c.result?.rowsWritten, c.result?.deadLettered]),
+    ).toEqual([
+      ['trips', 2, 1, 0],
+      ['trips', 2, 0, 1],
+      ['trips', 1, 0, 1],
+    ])
     expect(summary).toEqual({
       view: 'trips',
       read: 5,

@@ -239,6 +239,45 @@ describe('store.ingest from Kafka', () => {
     await store.close()
   }, 30_000)
 
+  it('from: re-reads every partition from the first record at or after a time (seek by time)', async () => {
+    const topic = `replay_${Math.random().toString(36).slice(2, 8)}`
+    await broker.createTopic(topic, 3)
+    const { store } = repo(topic)
+    await store.apply()
+    const e = (driver: number, trips: number) => ({
+      key: String(driver),
+      value: JSON.stringify({
+        driver_id: driver,
+        event_timestamp: at(trips),
+        created: at(trips),
+        conv_rate: 0.5,
+        trips,
+        city: 'x',
+      }),
+    })
+    await produce(topic, [e(1, 1), e(2, 2), e(3, 3)])
+    await new Promise((r) => setTimeout(r, 30))
+    const from = BigInt(Date.now()) * 1000n
+    await new Promise((r) => setTimeout(r, 30))
+    await produce(topic, [e(1, 4), e(2, 5)])
+    expect((await ingestUntil(store, (read) => read >= 5))[0]?.read).toBe(5)
+    const ac = new AbortController()
+    let read = 0
+    const timer = setTimeout(() => ac.abort(), 10_000)
+    const [again] = await store.ingest({
+      from,
+      signal: ac.signal,
+      onBatch: (b) => {
+        read += b.records
+        if (read >= 2) ac.abort()
+      },
+    })
+    clearTimeout(timer)
+    // The two records produced after `from`, read again: no-ops online, logged again offline.
+    expect(again).toMatchObject({ read: 2, writtenOnline: 0, writtenOffline: 2 })
+    await store.close()
+  }, 30_000)
+
   it('fails with one clear line when the topic does not exist, at apply and at ingest', async () => {
     const { store } = repo('no_such_topic')
     await expect(store.apply()).rejects.toThrow(

@@ -13,6 +13,7 @@ import {
   type StreamConsumer,
   winsAgainst,
 } from '../contracts.js'
+import { type IngestBatchContext, ingestChannel, traced } from '../diagnostics.js'
 import { LarderError } from '../errors.js'
 import type { Logger } from '../logger.js'
 import {
@@ -27,7 +28,7 @@ import {
 import type { DecodeResult, StreamDecoder } from '../stream-format.js'
 import type { ValueTypeName } from '../types.js'
 import { coerceValue, toArrowVector } from '../values.js'
-import { type CheckedRows, toOnlineRows } from '../writes.js'
+import { type CheckedRows, toOnlineRows, writeOnline } from '../writes.js'
 
 /** Counters of one view's ingestion. */
 export interface IngestCounts {
@@ -45,8 +46,13 @@ export interface IngestCounts {
   batches: number
 }
 
-/** What happened in one committed batch (published on the ingest channel). */
+/**
+ * What happened in one committed batch: handed to `onBatch` and set as `result` of the
+ * ingest tracing channel's context (`LARDER_CHANNELS.ingest`).
+ */
 export interface IngestBatchEvent {
+  /** Rows the online store took (as `writtenOnline`). */
+  rowsWritten: number
   view: string
   stream: string
   partition: string
@@ -169,6 +175,17 @@ export class ViewPipeline {
 
   /** Processes, writes and commits one batch (the consumer's `onBatch`). */
   async process(batch: StreamBatch): Promise<void> {
+    const context: IngestBatchContext = {
+      source: this.#source.name,
+      view: this.#o.view.name,
+      partition: batch.partition,
+      records: batch.records.length,
+    }
+    const event = await traced(ingestChannel, context, () => this.#process(batch))
+    this.#o.onBatch?.(event)
+  }
+
+  async #process(batch: StreamBatch): Promise<IngestBatchEvent> {
     const began = performance.now()
     const view = this.#o.view
     const letters: DeadLetter[] = []
@@ -263,16 +280,16 @@ export class ViewPipeline {
         )
       if (!onlineDone)
         steps.push(
-          this.#o.onlineStore
-            .writeBatch(
-              view,
-              this.#features.map((f) => f.name),
-              toOnlineRows(newestPerKey(rows)),
-            )
-            .then((written) => {
-              writtenOnline = written
-              onlineDone = true
-            }),
+          writeOnline(
+            this.#o.onlineStore,
+            view,
+            this.#features.map((f) => f.name),
+            toOnlineRows(newestPerKey(rows)),
+            'ingest',
+          ).then((written) => {
+            writtenOnline = written
+            onlineDone = true
+          }),
         )
       const results = await Promise.allSettled(steps)
       const failed = results.find((r) => r.status === 'rejected')
@@ -287,7 +304,8 @@ export class ViewPipeline {
     this.counts.late += late
     this.counts.batches++
     if (batch.lag !== undefined) this.lag.set(batch.partition, batch.lag)
-    this.#o.onBatch?.({
+    return {
+      rowsWritten: writtenOnline,
       view: view.name,
       stream: batch.stream,
       partition: batch.partition,
@@ -299,7 +317,7 @@ export class ViewPipeline {
       lag: batch.lag,
       seconds: (performance.now() - began) / 1000,
       freshnessSeconds: newest === undefined ? undefined : Date.now() / 1000 - Number(newest) / 1e6,
-    })
+    }
   }
 
   /**

@@ -3,20 +3,15 @@
  * until the signal aborts; then every consumer stops fetching, finishes and commits its
  * in-flight batch, and the per-view counts are returned.
  */
-import { channel } from 'node:diagnostics_channel'
 import { configuredConnector, type LarderConfig } from '../config.js'
 import type { StoreContext, StreamConnector, StreamConsumer } from '../contracts.js'
+import type { EpochMicros } from '../duration.js'
 import { LarderError } from '../errors.js'
 import type { RegistryIndex } from '../refs.js'
 import type { DeclaredRepo } from '../repo.js'
 import type { StreamFeatureViewSpec, StreamSourceSpec } from '../spec.js'
 import { decoderFor } from './decode.js'
 import { type IngestBatchEvent, type IngestCounts, ViewPipeline } from './pipeline.js'
-
-/** Diagnostics channel on which every committed batch is published ({@link IngestBatchEvent}). */
-export const INGEST_BATCH_CHANNEL = 'larder:ingest:batch'
-
-const batchChannel = channel(INGEST_BATCH_CHANNEL)
 
 /** Options of `store.ingest(...)`. */
 export interface IngestOptions {
@@ -30,6 +25,12 @@ export interface IngestOptions {
   progressIntervalMs?: number
   /** Called after each committed batch. */
   onBatch?: (event: IngestBatchEvent) => void
+  /**
+   * Re-read from a time: once a consumer is given its partitions, it seeks each to the first
+   * record whose broker timestamp is at or after this (epoch micros). A replay changes nothing
+   * online; the offline log gets the replayed rows again with their positions (one event each).
+   */
+  from?: EpochMicros
   /** Called when a view's consumer is given partitions (or shards) or loses some. */
   onPartitions?: (event: IngestPartitionsEvent) => void
 }
@@ -117,6 +118,7 @@ export async function runIngest(
   const consumers: StreamConsumer[] = []
   const pipelines: ViewPipeline[] = []
   const fatal: { err?: unknown; wake?: () => void } = {}
+  const sought = new Set<number>()
   const onFatal = (err: unknown) => {
     fatal.err ??= err
     fatal.wake?.()
@@ -178,10 +180,7 @@ export async function runIngest(
         consumer,
         logger: ctx.context.logger,
         stopping: () => stopping,
-        onBatch: (event) => {
-          if (batchChannel.hasSubscribers) batchChannel.publish(event)
-          options.onBatch?.(event)
-        },
+        ...(options.onBatch ? { onBatch: options.onBatch } : {}),
       })
       pipelines.push(pipeline)
     }
@@ -193,6 +192,10 @@ export async function runIngest(
             if (!stopping) onFatal(err)
           },
           onAssigned: (partitions) => {
+            if (options.from !== undefined && !sought.has(i) && partitions.length > 0) {
+              sought.add(i)
+              consumers[i]!.seek({ timestamp: options.from }).catch((err: unknown) => onFatal(err))
+            }
             ctx.context.logger.info(
               { view: views[i]!.name, partitions },
               `ingest of '${views[i]!.name}': partitions assigned`,
