@@ -3,12 +3,9 @@
  * BigQuery's REST API), driven through the official client, unmodified: every case, with
  * entity tables as Arrow (uploaded), Parquet files (load jobs), SQL and table names.
  */
-import { join } from 'node:path'
-import { writeTableFile } from '@larder/file'
 import { offlineStoreConformance } from '@larder/testing'
-import type * as arrow from 'apache-arrow'
 import { afterAll } from 'vitest'
-import { quoteBigQueryIdentifier as q } from '../src/index.js'
+import { entityTableAdapters } from './adapters.js'
 import { PROJECT, useEmulator } from './emulator.js'
 
 const { emulator, store } = await useEmulator()
@@ -18,12 +15,6 @@ await emulator.query(`CREATE SCHEMA ${dataset}`)
 const loader = store()
 afterAll(() => loader.close())
 
-async function entityTable(table: arrow.Table, caseId: string): Promise<string> {
-  const name = `${caseId}_entities`
-  await loader.createTable(`${dataset}.${name}`, table)
-  return name
-}
-
 offlineStoreConformance({
   name: 'bigquery (stand-in)',
   createStore: () => store(),
@@ -31,20 +22,6 @@ offlineStoreConformance({
     await loader.createTable(`${dataset}.${name}`, table)
     return { kind: 'bigquery', table: `${PROJECT}.${dataset}.${name}`, ...fields }
   },
-  entityTables: {
-    file: async (table, ctx) => {
-      const path = join(ctx.dir, 'entities.parquet')
-      await writeTableFile(table, path)
-      return { kind: 'file', path, format: 'parquet' }
-    },
-    sql: async (table, ctx) => ({
-      kind: 'sql',
-      sql: `SELECT * FROM ${q(PROJECT)}.${q(dataset)}.${q(await entityTable(table, ctx.caseId))}`,
-    }),
-    table: async (table, ctx) => ({
-      kind: 'table',
-      table: [PROJECT, dataset, await entityTable(table, ctx.caseId)],
-    }),
-  },
+  entityTables: entityTableAdapters(loader, PROJECT, dataset),
   propertyRuns: 10,
 })

@@ -23,7 +23,7 @@ import { creditScoringCase, tableDifference } from '@larder/testing'
 import * as arrow from 'apache-arrow'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { bigquerySource } from '../src/index.js'
-import { PROJECT, useEmulator } from './emulator.js'
+import { officialClient, PROJECT, useEmulator } from './emulator.js'
 
 // Feast's tables, as @larder/testing keeps them (shared/data's Parquet files), written to Parquet.
 const DATA = mkdtempSync(join(tmpdir(), 'larder-bq-credit-data-'))
@@ -42,15 +42,7 @@ const FEATURES = [
 ]
 
 const { emulator, store: bigqueryStore } = await useEmulator()
-const { BigQuery: Client } = await import('@google-cloud/bigquery')
-const client: BigQuery = new Client({
-  projectId: PROJECT,
-  apiEndpoint: emulator.url,
-  authClient: {
-    getRequestHeaders: async () => new Headers({ authorization: 'Bearer test' }),
-    getAccessToken: async () => ({ token: 'test' }),
-  } as never,
-})
+const client: BigQuery = await officialClient(emulator.url)
 
 function definitions(source: SourceSpec): AnyDefinition[] {
   const zipcode = entity({ name: 'zipcode', joinKeys: ['zipcode'], valueType: t.int64 })

@@ -7,19 +7,11 @@ import type { BigQuery } from '@google-cloud/bigquery'
 import { sqlDialectConformance } from '@larder/testing'
 import { describe, expect, test } from 'vitest'
 import { bigqueryDialect, bigqueryStringLiteral, quoteBigQueryIdentifier } from '../src/index.js'
-import { PROJECT, useEmulator } from './emulator.js'
+import { officialClient, PROJECT, useEmulator } from './emulator.js'
 
 const { emulator } = await useEmulator()
 await emulator.query('CREATE SCHEMA dialect_tmp')
-const { BigQuery: Client } = await import('@google-cloud/bigquery')
-const client: BigQuery = new Client({
-  projectId: PROJECT,
-  apiEndpoint: emulator.url,
-  authClient: {
-    getRequestHeaders: async () => new Headers({ authorization: 'Bearer test' }),
-    getAccessToken: async () => ({ token: 'test' }),
-  } as never,
-})
+const client: BigQuery = await officialClient(emulator.url)
 
 interface Field {
   name: string

@@ -2,6 +2,7 @@
  * The BigQuery stand-in of tooling/emulators, started in-process on a loopback port for a
  * test file, with a guard proving that nothing but loopback was reached.
  */
+import type { BigQuery } from '@google-cloud/bigquery'
 import {
   type BigQueryEmulator,
   recordOutboundConnections,
@@ -38,4 +39,20 @@ export async function useEmulator(): Promise<{
         ...options,
       }),
   }
+}
+
+/**
+ * The official client pointed at a stand-in: a fixed bearer token (its upload path needs an
+ * auth header; nothing is fetched from Google), no project or credential lookup.
+ */
+export async function officialClient(apiEndpoint: string, projectId = PROJECT): Promise<BigQuery> {
+  const { BigQuery: Client } = await import('@google-cloud/bigquery')
+  return new Client({
+    projectId,
+    apiEndpoint,
+    authClient: {
+      getRequestHeaders: async () => new Headers({ authorization: 'Bearer stand-in' }),
+      getAccessToken: async () => ({ token: 'stand-in' }),
+    } as never,
+  })
 }

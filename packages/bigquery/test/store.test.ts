@@ -20,18 +20,10 @@ import { sqliteOnlineStore } from '@larder/sqlite'
 import * as arrow from 'apache-arrow'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { bigqueryOfflineStore, bigquerySource } from '../src/index.js'
-import { PROJECT, useEmulator } from './emulator.js'
+import { officialClient, PROJECT, useEmulator } from './emulator.js'
 
 const { emulator, store: makeStore } = await useEmulator()
-const { BigQuery: Client } = await import('@google-cloud/bigquery')
-const client: BigQuery = new Client({
-  projectId: PROJECT,
-  apiEndpoint: emulator.url,
-  authClient: {
-    getRequestHeaders: async () => new Headers({ authorization: 'Bearer test' }),
-    getAccessToken: async () => ({ token: 'test' }),
-  } as never,
-})
+const client: BigQuery = await officialClient(emulator.url)
 const BIG = 2n ** 60n + 1n
 
 await emulator.query(`CREATE SCHEMA ds;

@@ -5,12 +5,11 @@
  * Credentials). It creates a dataset `larder_test_<run>` (tables expire after a day) and
  * deletes it at the end; the randomized cases are left out to keep the bill at cents.
  */
-import { join } from 'node:path'
 import type { BigQuery } from '@google-cloud/bigquery'
-import { writeTableFile } from '@larder/file'
 import { offlineStoreConformance } from '@larder/testing'
 import { afterAll, beforeAll, describe, test } from 'vitest'
-import { bigqueryOfflineStore, quoteBigQueryIdentifier as q } from '../../src/index.js'
+import { bigqueryOfflineStore } from '../../src/index.js'
+import { entityTableAdapters } from '../adapters.js'
 
 const env = process.env
 const project = env.LARDER_BIGQUERY_PROJECT ?? env.GOOGLE_CLOUD_PROJECT
@@ -66,10 +65,6 @@ if (missing.length > 0) {
     await loader.close()
     await client?.dataset(dataset).delete({ force: true })
   })
-  const entityTable = async (table: import('apache-arrow').Table, caseId: string) => {
-    await loader.createTable(`${dataset}.${caseId}_entities`, table)
-    return `${caseId}_entities`
-  }
   offlineStoreConformance({
     name: `bigquery (real, project ${project})`,
     createStore: () => bigqueryOfflineStore(options),
@@ -77,21 +72,7 @@ if (missing.length > 0) {
       await loader.createTable(`${dataset}.${name}`, table)
       return { kind: 'bigquery', table: `${project}.${dataset}.${name}`, ...fields }
     },
-    entityTables: {
-      file: async (table, ctx) => {
-        const path = join(ctx.dir, 'entities.parquet')
-        await writeTableFile(table, path)
-        return { kind: 'file', path, format: 'parquet' }
-      },
-      sql: async (table, ctx) => ({
-        kind: 'sql',
-        sql: `SELECT * FROM ${q(project as string)}.${q(dataset)}.${q(await entityTable(table, ctx.caseId))}`,
-      }),
-      table: async (table, ctx) => ({
-        kind: 'table',
-        table: [project as string, dataset, await entityTable(table, ctx.caseId)],
-      }),
-    },
+    entityTables: entityTableAdapters(loader, project as string, dataset),
     capabilities: { properties: false },
     timeoutMs: 300_000,
   })

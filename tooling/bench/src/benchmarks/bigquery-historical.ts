@@ -24,7 +24,7 @@ import {
 } from '@larder/core'
 import { type BigQueryEmulator, startBigQueryEmulator } from '@larder/emulators'
 import { fileOfflineStore, fileSource, writeTableFile } from '@larder/file'
-import { creditScoringCase } from '@larder/testing'
+import { type CaseView, creditScoringCase } from '@larder/testing'
 import type * as arrow from 'apache-arrow'
 import { digestArrow } from '../digest.js'
 import { compare, type SubjectFactory } from '../harness.js'
@@ -36,23 +36,17 @@ const zipcode: EntitySpec = {
   joinKeys: ['zipcode'],
   valueType: 'int64',
 }
-const FEATURES = [
-  { name: 'city', valueType: 'string' },
-  { name: 'state', valueType: 'string' },
-  { name: 'location_type', valueType: 'string' },
-  { name: 'tax_returns_filed', valueType: 'int64' },
-  { name: 'population', valueType: 'int64' },
-  { name: 'total_wages', valueType: 'int64' },
-] as const
 
+/** The credit-scoring view of @larder/testing's case, reading `source`. */
 function view(source: SourceSpec): FeatureViewSpec {
+  const v = creditScoringCase().views[0] as CaseView
   return {
     kind: 'featureView',
-    name: 'zipcode_features',
-    entities: ['zipcode'],
-    features: FEATURES.map((f) => ({ ...f })),
+    name: v.name,
+    entities: v.entities,
+    features: v.features,
     source,
-    ttlSeconds: 3650 * 86400,
+    ttlSeconds: v.ttlSeconds ?? 0,
     online: false,
     offline: true,
   }
