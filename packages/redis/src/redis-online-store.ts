@@ -473,7 +473,13 @@ export class RedisOnlineStore extends OnlineStoreBase {
     // Standalone and Sentinel: many keys per script call (fewer commands, same per-key
     // atomicity). Cluster: one key per call, as keys of one call must share a slot.
     const perCall = client instanceof Cluster ? 1 : Math.min(this.#keysPerCall, this.#batchSize)
-    const head: Array<string | Buffer> = [view.name, this.#ttl, String(features.length), ...names]
+    const head: Array<string | Buffer> = [
+      view.name,
+      this.#ttl,
+      String(features.length),
+      '0',
+      ...names,
+    ]
     const w = new ProtoWriter(1 << 16)
     let written = 0
     let pending: Promise<number> | undefined
@@ -523,29 +529,49 @@ export class RedisOnlineStore extends OnlineStoreBase {
     return written
   }
 
-  /** Runs write script calls; re-sends those that met NOSCRIPT with EVAL. */
+  /**
+   * Runs write script calls; re-sends those that met NOSCRIPT with EVAL. When the connection
+   * closes before the replies came (the scripts may have run), the calls are sent again as
+   * retries (up to 3 times): a key already holding exactly the row then counts as written,
+   * so the count is right after a reconnect (ioredis's own re-send of the lost calls would
+   * find the rows written and count them as not).
+   */
   async #runWrites(client: Redis | Cluster, batch: WriteCall[]): Promise<number> {
-    const results = await send(
-      client,
-      batch.map((c): Command => ['EVALSHA', this.#writeSha, c.numKeys, ...c.args]),
-    )
     let written = 0
-    const retry: WriteCall[] = []
-    results.forEach(([err, value], i) => {
-      if (isNoScript(err)) retry.push(batch[i]!)
-      else if (err) throw err
-      else written += Number(value)
-    })
-    if (retry.length > 0) {
-      // The script cache was flushed (or this is a new node): EVAL caches it again.
-      const again = await send(
+    let pending = batch.map((call) => ({ call, eval: false }))
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      // Only calls written to a live connection can be lost with their replies; calls queued
+      // while reconnecting are sent once, when the connection is back.
+      const onWire = client.status === 'ready'
+      let onClose = () => {}
+      const lost = new Promise<'lost'>((resolve) => {
+        onClose = () => resolve('lost')
+        if (onWire) client.once('close', onClose)
+      })
+      const sent = send(
         client,
-        retry.map((c): Command => ['EVAL', WRITE_SCRIPT, c.numKeys, ...c.args]),
+        pending.map(
+          ({ call, eval: asEval }): Command =>
+            asEval
+              ? ['EVAL', WRITE_SCRIPT, call.numKeys, ...call.args]
+              : ['EVALSHA', this.#writeSha, call.numKeys, ...call.args],
+        ),
       )
-      for (const [err, value] of again) {
-        if (err) throw err
-        written += Number(value)
+      const results = await Promise.race([sent, lost]).finally(() => client.off('close', onClose))
+      if (results === 'lost') {
+        sent.catch(() => undefined)
+        if (attempt >= 3) throw new Error('Connection is closed (3 retries of lost writes)')
+        for (const p of pending) p.call.args[p.call.numKeys + 3] = '1'
+        continue
       }
+      const again: typeof pending = []
+      results.forEach(([err, value], i) => {
+        if (!err) written += Number(value)
+        // The script cache was flushed (or this is a new node): EVAL caches it again.
+        else if (isNoScript(err)) again.push({ call: pending[i]!.call, eval: true })
+        else throw err
+      })
+      pending = again
     }
     return written
   }

@@ -51,12 +51,14 @@ end
 
 /**
  * The write rule, atomically per key, for one or more keys of one view. KEYS: the entities'
- * hashes. ARGV: view name, TTL seconds (0 = none), F (number of features), the F feature
- * fields, then per key: event Timestamp bytes, created Timestamp bytes ('' = null) and F
- * values. Each key gets `_ts:<view>`, `_created_ts:<view>` and the fields when its row wins
+ * hashes. ARGV: view name, TTL seconds (0 = none), F (number of features), the attempt ('0'
+ * first, '1' a retry of a call whose reply was lost: it may have run), the F feature fields,
+ * then per key: event Timestamp bytes, created Timestamp bytes ('' = null) and F values. Each key gets `_ts:<view>`, `_created_ts:<view>` and the fields when its row wins
  * (greater event time, or equal and greater created time; a null created time loses and a
  * full tie keeps the stored row). Keys are handled in order, so a key given twice ends with
- * the winner of the two. Returns how many rows were written.
+ * the winner of the two. Returns how many rows were written; on a retry, a key already
+ * holding exactly the row's timestamps counts as written (its first, interrupted attempt
+ * wrote it), so the count stays right after a reconnect.
  */
 export const WRITE_SCRIPT = `${DECODE_TIMESTAMP}
 local view = ARGV[1]
@@ -64,8 +66,9 @@ local tsField = '_ts:' .. view
 local createdField = '_created_ts:' .. view
 local ttl = tonumber(ARGV[2])
 local nf = tonumber(ARGV[3])
+local retry = ARGV[4] == '1'
 local stride = 2 + nf
-local base = 4 + nf
+local base = 5 + nf
 local written = 0
 for k = 1, #KEYS do
   local key = KEYS[k]
@@ -95,7 +98,7 @@ for k = 1, #KEYS do
   if wins then
     local args = { tsField, new }
     for j = 1, nf do
-      args[2 * j + 1] = ARGV[3 + j]
+      args[2 * j + 1] = ARGV[4 + j]
       args[2 * j + 2] = ARGV[o + 1 + j]
     end
     if created ~= '' then
@@ -106,6 +109,9 @@ for k = 1, #KEYS do
     if created == '' then redis.call('HDEL', key, createdField) end
     if ttl > 0 then redis.call('EXPIRE', key, ttl) end
     written = written + 1
+  elseif retry and old == new then
+    local oldCreated = redis.call('HGET', key, createdField)
+    if (created == '' and not oldCreated) or oldCreated == created then written = written + 1 end
   end
 end
 return written

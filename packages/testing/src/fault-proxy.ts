@@ -3,12 +3,13 @@
  * PostgreSQL...) on a loopback port and, on command, passes traffic, holds it (a hung
  * server: connections stay open, nothing is forwarded either way until released) or resets
  * it (every open connection is reset and new ones are reset on accept, as a crashed or
- * firewalled server looks).
+ * firewalled server looks). `hold-replies` forwards requests but holds the answers: with a
+ * `reset` after it, the server has run the commands and the client never saw the replies.
  */
 import net from 'node:net'
 
 /** What the proxy does with traffic. */
-export type FaultMode = 'pass' | 'hold' | 'reset'
+export type FaultMode = 'pass' | 'hold' | 'hold-replies' | 'reset'
 
 /** Options of {@link startFaultProxy}. */
 export interface FaultProxyOptions {
@@ -90,7 +91,8 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
     const pair: Pair = { client, upstream, toUpstream: [], toClient: [] }
     pairs.add(pair)
     client.on('data', (chunk: Buffer) => {
-      if (mode === 'pass' && pair.toUpstream.length === 0) upstream.write(chunk)
+      if ((mode === 'pass' || mode === 'hold-replies') && pair.toUpstream.length === 0)
+        upstream.write(chunk)
       else pair.toUpstream.push(chunk)
     })
     upstream.on('data', (chunk: Buffer) => {
