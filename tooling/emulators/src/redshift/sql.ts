@@ -87,6 +87,12 @@ export function tokenize(sql: string): Token[] {
             `ERROR: unterminated ${what} at or near ${sql.slice(i, i + 20)}`,
           )
         }
+        // Redshift string literals take backslash escapes (QUOTE_LITERAL doubles backslashes):
+        // the character after a backslash never ends the string.
+        if (c === "'" && sql[j] === '\\') {
+          j += 2
+          continue
+        }
         if (sql[j] === c) {
           if (sql[j + 1] === c) {
             j += 2
@@ -450,9 +456,20 @@ const GATE_TYPE_SPELLINGS: Record<string, string> = {
   TIMETZ: 'TIME WITH TIME ZONE',
 }
 
+/**
+ * The text the grammar check parses: type spellings it knows, and neutral quoted names and
+ * strings in place of the caller's (the grammar rejects some valid ones: doubled `""` inside
+ * a quoted identifier, a newline or backslash escape inside a string). Only the parse sees
+ * this text; translation works on the caller's tokens.
+ */
 function gateText(tokens: Token[]): string {
   return tokens
-    .map((t) => (t.kind === 'ident' ? (GATE_TYPE_SPELLINGS[t.upper] ?? t.text) : t.text))
+    .map((t) => {
+      if (t.kind === 'ident') return GATE_TYPE_SPELLINGS[t.upper] ?? t.text
+      if (t.kind === 'qident') return '"q"'
+      if (t.kind === 'string') return "'s'"
+      return t.text
+    })
     .join('')
 }
 
@@ -586,6 +603,12 @@ function render(tokens: Token[], params: Map<string, number>): string {
     if (t.kind === 'qident') {
       // Redshift folds delimited identifiers to lower case (enable_case_sensitive_identifier off).
       out += t.text.toLowerCase()
+      i++
+      continue
+    }
+    if (t.kind === 'string' && t.text.includes('\\')) {
+      // A Redshift literal with backslash escapes is a PostgreSQL escape string (R12).
+      out += `E${t.text}`
       i++
       continue
     }

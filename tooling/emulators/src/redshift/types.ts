@@ -7,7 +7,7 @@
 export type Field =
   | { isNull: true }
   | { booleanValue: boolean }
-  | { longValue: number }
+  | { longValue: number | ExactJsonNumber }
   | { doubleValue: number }
   | { stringValue: string }
   | { blobValue: string }
@@ -73,10 +73,24 @@ export function redshiftTypeName(oid: number, catalogName?: string): string {
   return TYPE_NAMES[oid] ?? catalogName ?? `unknown(${oid})`
 }
 
+/** A number `JSON.stringify` writes digit for digit (`JSON.rawJSON`). */
+export type ExactJsonNumber = { readonly rawJSON: string }
+
+const rawJSON = (JSON as unknown as { rawJSON?: (text: string) => ExactJsonNumber }).rawJSON
+
+/**
+ * A BIGINT as Redshift sends it: a JSON number with every digit (a Java long), so a client
+ * that reads it exactly gets 2^53 + 1 right. Node 24's `JSON.rawJSON` writes the digits as
+ * they are; without it the value is rounded to a double.
+ */
+function exactLong(text: string): number | ExactJsonNumber {
+  return rawJSON ? rawJSON(text) : Number(text)
+}
+
 /** Converts one PostgreSQL text-format value (or null) to a Data API field. */
 export function toField(oid: number, text: string | null): Field {
   if (text === null) return { isNull: true }
-  if (LONG_TYPES.has(oid)) return { longValue: Number(text) }
+  if (LONG_TYPES.has(oid)) return { longValue: exactLong(text) }
   if (DOUBLE_TYPES.has(oid)) {
     const n = Number(text)
     return Number.isFinite(n) ? { doubleValue: n } : { stringValue: text }
