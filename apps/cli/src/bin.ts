@@ -9,14 +9,8 @@ if (tooOld) {
   process.stderr.write(`error: ${tooOld}: install Node.js 24 LTS and run again\n`)
   process.exit(1)
 }
-// kafkajs 2.2.4 (Kafka sources) schedules one timer with a negative delay per process, which
-// Node 24 reports as a TimeoutNegativeWarning on stderr; it is harmless (the timer fires at
-// once, as before Node 24). Every other warning is printed as Node prints it.
-process.removeAllListeners('warning')
-process.on('warning', (warning) => {
-  if (warning.name === 'TimeoutNegativeWarning') return
-  process.stderr.write(`(node:${process.pid}) ${warning.name}: ${warning.message}\n`)
-})
+const { quietKafkajsTimerWarning } = await import('./warnings.js')
+quietKafkajsTimerWarning()
 const { installRepoResolution } = await import('./hooks.js')
 installRepoResolution()
 const { run } = await import('./cli.js')

@@ -3,14 +3,18 @@
  * `pnpm quickstart`: Larder's tour on real data, in a temporary repo made by `larder init`.
  * 1. apply the driver example; 2. build a training set with a point-in-time join;
  * 3. materialize incrementally; 4. read online features; 5. a second example on Feast's
- * credit-scoring data (loan applications joined with zipcode features, TTL 3650 days).
+ * credit-scoring data (loan applications joined with zipcode features, TTL 3650 days);
+ * 6. streaming: trip events into the Kafka test broker, `larder ingest`, the values online
+ * (inside the monorepo, where the test broker is).
  */
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { installRepoResolution } from './hooks.js'
+import { quietKafkajsTimerWarning } from './warnings.js'
 
+quietKafkajsTimerWarning()
 installRepoResolution()
 const { FeatureStore } = await import('@larder/core')
 const { initRepo, larderCommand } = await import('./commands/init.js')
@@ -51,6 +55,94 @@ export const zipcodeFeatures = featureView({
   }),
 })
 `
+
+const STREAM_CONFIG = CREDIT_CONFIG.replace("'credit_scoring'", "'streaming'")
+
+const streamFeatures = (
+  brokers: string[],
+) => `import { entity, streamFeatureView, t } from '@larder/core'
+import { fileSource } from '@larder/file'
+import { jsonFormat } from '@larder/formats'
+import { kafkaSource } from '@larder/kafka'
+
+export const driver = entity({ name: 'driver', joinKeys: ['driver_id'], valueType: t.int64 })
+
+export const trips = kafkaSource({
+  name: 'driver_trips_stream', bootstrapServers: ${JSON.stringify(brokers)}, topic: 'driver_trips',
+  format: jsonFormat(), timestampField: 'event_timestamp',
+  batchSource: fileSource({ name: 'driver_trips_log', path: 'data/driver_trips_log', timestampField: 'event_timestamp' }),
+})
+
+export const driverTrips = streamFeatureView({
+  name: 'driver_trips', entities: [driver], ttl: { days: 1 },
+  schema: { trips_today: t.int64, rating: t.float64 }, source: trips,
+})
+`
+
+/** Step 6: events into the Kafka test broker, ingestion, the values online. */
+async function streaming(root: string): Promise<void> {
+  let emulators: typeof import('@larder/emulators')
+  try {
+    emulators = await import('@larder/emulators')
+  } catch {
+    out('(skipped: the Kafka test broker comes with the monorepo, tooling/emulators)')
+    return
+  }
+  const { Kafka, logLevel } = await import('kafkajs')
+  const { ingestSummaryLine } = await import('./commands/ingest.js')
+  const broker = await emulators.startKafkaTestBroker()
+  const repo = join(root, 'stream_repo')
+  try {
+    await broker.createTopic('driver_trips', 1)
+    await mkdir(repo, { recursive: true })
+    await writeFile(join(repo, 'larder.config.ts'), STREAM_CONFIG)
+    await writeFile(join(repo, 'features.ts'), streamFeatures(broker.brokers))
+    const minutes = (m: number) => new Date(Date.now() - m * 60_000).toISOString()
+    const events = [
+      { driver_id: 1001, event_timestamp: minutes(2), trips_today: 14, rating: 4.8 },
+      { driver_id: 1002, event_timestamp: minutes(1), trips_today: 9, rating: 4.6 },
+      // Arrives last but is older: the write rule keeps 1001's newer value online.
+      { driver_id: 1001, event_timestamp: minutes(30), trips_today: 11, rating: 4.7 },
+    ]
+    const kafka = new Kafka({ brokers: broker.brokers, logLevel: logLevel.NOTHING })
+    const producer = kafka.producer()
+    await producer.connect()
+    await producer.send({
+      topic: 'driver_trips',
+      messages: [
+        ...events.map((e) => ({ key: String(e.driver_id), value: JSON.stringify(e) })),
+        { key: '1003', value: 'not json' },
+      ],
+    })
+    await producer.disconnect()
+    out(
+      `4 events sent to topic driver_trips on the Kafka test broker (${broker.brokers[0]}), one of them garbage`,
+    )
+    const store = await FeatureStore.open(repo)
+    try {
+      out((await store.apply()).text)
+      const stop = new AbortController()
+      let read = 0
+      const summary = await store.ingest({
+        signal: stop.signal,
+        onBatch: (b) => {
+          read += b.records
+          if (read >= 4) stop.abort()
+        },
+      })
+      for (const s of summary) out(ingestSummaryLine(s))
+      const online = await store.getOnlineFeatures({
+        entities: { driver_id: [1001, 1002] },
+        features: ['driver_trips:trips_today', 'driver_trips:rating'],
+      })
+      out(table(online.toRows()))
+    } finally {
+      await store.close()
+    }
+  } finally {
+    await broker.close()
+  }
+}
 
 async function main(): Promise<void> {
   const started = performance.now()
@@ -179,6 +271,8 @@ async function main(): Promise<void> {
     } finally {
       await creditStore.close()
     }
+    step(6, 'Streaming: larder ingest from Kafka (the test broker), then the values online')
+    await streaming(root)
     out(
       `\nDone in ${((performance.now() - started) / 1000).toFixed(1)} s.${keep ? ` Repos kept in ${root}` : ''}`,
     )
