@@ -53,12 +53,15 @@ end
  * The write rule, atomically per key, for one or more keys of one view. KEYS: the entities'
  * hashes. ARGV: view name, TTL seconds (0 = none), F (number of features), the attempt ('0'
  * first, '1' a retry of a call whose reply was lost: it may have run), the F feature fields,
- * then per key: event Timestamp bytes, created Timestamp bytes ('' = null) and F values. Each key gets `_ts:<view>`, `_created_ts:<view>` and the fields when its row wins
+ * then per key: event Timestamp bytes, created Timestamp bytes ('' = null) and F values.
+ * Each key gets `_ts:<view>`, `_created_ts:<view>` and the fields when its row wins
  * (greater event time, or equal and greater created time; a null created time loses and a
- * full tie keeps the stored row). Keys are handled in order, so a key given twice ends with
- * the winner of the two. Returns how many rows were written; on a retry, a key already
- * holding exactly the row's timestamps counts as written (its first, interrupted attempt
- * wrote it), so the count stays right after a reconnect.
+ * full tie keeps the stored row). One HMGET reads both stored times, and a stale created
+ * time is deleted only when there is one (2 commands per written key, not 3). Keys are
+ * handled in order, so a key given twice ends with the winner of the two. Returns how many
+ * rows were written; on a retry, a key already holding exactly the row's timestamps counts
+ * as written (its first, interrupted attempt wrote it), so the count stays right after a
+ * reconnect.
  */
 export const WRITE_SCRIPT = `${DECODE_TIMESTAMP}
 local view = ARGV[1]
@@ -76,7 +79,8 @@ for k = 1, #KEYS do
   local new = ARGV[o]
   local created = ARGV[o + 1]
   local wins = true
-  local old = redis.call('HGET', key, tsField)
+  local stored = redis.call('HMGET', key, tsField, createdField)
+  local old, oldCreated = stored[1], stored[2]
   if old then
     local s1, n1 = ts(new)
     local s0, n0 = ts(old)
@@ -86,7 +90,6 @@ for k = 1, #KEYS do
       if created == '' then
         wins = false
       else
-        local oldCreated = redis.call('HGET', key, createdField)
         if oldCreated then
           local c1, cn1 = ts(created)
           local c0, cn0 = ts(oldCreated)
@@ -106,11 +109,10 @@ for k = 1, #KEYS do
       args[#args + 1] = created
     end
     redis.call('HSET', key, unpack(args))
-    if created == '' then redis.call('HDEL', key, createdField) end
+    if created == '' and oldCreated then redis.call('HDEL', key, createdField) end
     if ttl > 0 then redis.call('EXPIRE', key, ttl) end
     written = written + 1
   elseif retry and old == new then
-    local oldCreated = redis.call('HGET', key, createdField)
     if (created == '' and not oldCreated) or oldCreated == created then written = written + 1 end
   end
 end

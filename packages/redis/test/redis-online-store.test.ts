@@ -218,6 +218,22 @@ describe.skipIf(!redisUrl)('on a real Redis', () => {
     }
   })
 
+  test('a winning row without a created time removes the stored one (and only then deletes)', async () => {
+    await using store = open()
+    const key = store.redisKey(driverKey(1))
+    const created = `_created_ts:${stats.name}`
+    expect(await store.writeBatch(stats, features, [row(1, [0.1, 1n], T0, T0 + 5n)])).toBe(1)
+    expect(await raw.hexists(key, created)).toBe(1)
+    expect(await store.writeBatch(stats, features, [row(1, [0.2, 2n], T0 + 1n)])).toBe(1)
+    expect(await raw.hexists(key, created)).toBe(0)
+    // The stored row now has no created time: an equal event time with one wins.
+    expect(await store.writeBatch(stats, features, [row(1, [0.3, 3n], T0 + 1n, T0)])).toBe(1)
+    expect((await store.read(stats, [driverKey(1)], features))[0]?.values).toEqual([0.3, 3n])
+    // Written without ever having a created time: nothing to delete, the row still lands.
+    expect(await store.writeBatch(stats, features, [row(2, [0.4, 4n], T0)])).toBe(1)
+    expect(await raw.hexists(store.redisKey(driverKey(2)), created)).toBe(0)
+  })
+
   test('keyTtlSeconds expires the whole entity hash on every write', async () => {
     await using store = open({ keyTtlSeconds: 100 })
     expect(store.capabilities.keyTtl).toBe(true)
