@@ -46,8 +46,9 @@ export interface OnlineColumn {
   valueType: ValueTypeName
   /** Canonical values (int64 bigint, timestamps epoch-micro bigint). */
   values: unknown[]
+  /** Statuses (columns of one view may share one array: treat it as read-only). */
   statuses: FeatureStatus[]
-  /** Event timestamps, epoch micros (0 when not found). */
+  /** Event timestamps, epoch micros (0 when not found); shared by the columns of one view. */
   eventTimestamps: bigint[]
 }
 
@@ -118,15 +119,38 @@ export class OnlineFeaturesResponse<Row = Record<string, unknown>> {
       }
       return text
     }
+    // Columns of one view share their event-time array: format it once.
+    const times = new Map<readonly bigint[], string[]>()
     return {
       metadata: { feature_names: this.featureNames },
-      results: this.columns.map((c) => ({
-        values: c.values.map((v) => jsonValue(v, c.valueType)),
-        statuses: c.statuses,
-        event_timestamps: c.eventTimestamps.map(format),
-      })),
+      results: this.columns.map((c) => {
+        let event_timestamps = times.get(c.eventTimestamps)
+        if (!event_timestamps) {
+          event_timestamps = c.eventTimestamps.map(format)
+          times.set(c.eventTimestamps, event_timestamps)
+        }
+        return { values: jsonValues(c.values, c.valueType), statuses: c.statuses, event_timestamps }
+      }),
     }
   }
+}
+
+/** Scalar types whose JSON form is the value itself (non-finite numbers aside). */
+const PLAIN_JSON = new Set<ValueTypeName>(['float64', 'float32', 'int32', 'string', 'bool'])
+
+/** A column's values for JSON ({@link jsonValue}), with a fast path for plain scalar types. */
+function jsonValues(values: readonly unknown[], type: ValueTypeName): unknown[] {
+  const n = values.length
+  const out = new Array<unknown>(n)
+  if (!PLAIN_JSON.has(type)) {
+    for (let i = 0; i < n; i++) out[i] = jsonValue(values[i], type)
+    return out
+  }
+  for (let i = 0; i < n; i++) {
+    const v = values[i]
+    out[i] = v === undefined ? null : typeof v === 'number' && !Number.isFinite(v) ? String(v) : v
+  }
+  return out
 }
 
 /** What `getOnlineFeatures` needs from the store. */
@@ -315,7 +339,48 @@ function checkKnownColumns(plan: OnlinePlan, columns: Map<string, readonly unkno
   )
 }
 
+/**
+ * The last plan per feature-list array: callers that reuse their list skip building the key
+ * string (its contents are still compared, in case the array was changed in place).
+ */
+const lastPlan = new WeakMap<
+  readonly string[],
+  {
+    index: RegistryIndex
+    full: boolean
+    service: string | undefined
+    copy: string[]
+    plan: OnlinePlan
+  }
+>()
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
 function cachedPlan(index: RegistryIndex, request: OnlineFeaturesRequest): OnlinePlan {
+  const features = request.features
+  const full = request.fullFeatureNames ?? false
+  const last = features ? lastPlan.get(features) : undefined
+  if (
+    last &&
+    last.index === index &&
+    last.full === full &&
+    last.service === request.featureService &&
+    sameList(last.copy, features!)
+  )
+    return last.plan
+  const plan = keyedPlan(index, request)
+  if (features) {
+    const entry = { index, full, service: request.featureService, copy: [...features], plan }
+    lastPlan.set(features, entry)
+  }
+  return plan
+}
+
+function keyedPlan(index: RegistryIndex, request: OnlineFeaturesRequest): OnlinePlan {
   let cache = planCache.get(index)
   if (!cache) {
     cache = new Map()
@@ -416,34 +481,59 @@ export async function getOnlineFeatures(
     })
   }
 
+  // Per read, the event times and the statuses every feature of the read shares (a wide view
+  // then allocates one of each, not one per feature); a feature with null values gets its own
+  // copy of the statuses.
+  const shared: Array<{ ts: bigint[]; statuses: FeatureStatus[]; live: Uint8Array }> = []
+  const sharedOf = (at: number) => {
+    let s = shared[at]
+    if (s) return s
+    const r = plan.reads[at]!
+    const result = results[at]!
+    const rowToKey = keyed[at]!.rowToKey
+    const ts = new Array<bigint>(n)
+    const statuses = new Array<FeatureStatus>(n)
+    const live = new Uint8Array(n)
+    for (let i = 0; i < n; i++) {
+      const hit = result[rowToKey[i]!]
+      if (!hit) {
+        ts[i] = 0n
+        statuses[i] = 'NOT_FOUND'
+      } else {
+        ts[i] = hit.eventTs
+        if (r.ttl > 0n && ctx.now - hit.eventTs > r.ttl) statuses[i] = 'OUTSIDE_MAX_AGE'
+        else {
+          statuses[i] = 'PRESENT'
+          live[i] = 1
+        }
+      }
+    }
+    s = { ts, statuses, live }
+    shared[at] = s
+    return s
+  }
+
   const featureColumn = (
     at: number,
     fi: number,
     outputName: string,
     valueType: ValueTypeName,
   ): OnlineColumn => {
-    const r = plan.reads[at]!
     const result = results[at]!
     const rowToKey = keyed[at]!.rowToKey
+    const { ts, statuses: base, live } = sharedOf(at)
     const values = new Array<unknown>(n)
-    const statuses = new Array<FeatureStatus>(n)
-    const ts = new Array<bigint>(n)
+    let statuses = base
     for (let i = 0; i < n; i++) {
-      const hit = result[rowToKey[i]!]
-      if (!hit) {
+      if (live[i] === 0) {
         values[i] = null
-        statuses[i] = 'NOT_FOUND'
-        ts[i] = 0n
         continue
       }
-      ts[i] = hit.eventTs
-      const v = hit.values[fi] ?? null
-      if (r.ttl > 0n && ctx.now - hit.eventTs > r.ttl) {
-        values[i] = null
-        statuses[i] = 'OUTSIDE_MAX_AGE'
-      } else {
-        values[i] = v
-        statuses[i] = v === null ? 'NULL_VALUE' : 'PRESENT'
+      const v = result[rowToKey[i]!]!.values[fi] ?? null
+      values[i] = v
+      if (v === null) {
+        if (statuses === base) statuses = base.slice()
+        statuses[i] = 'NULL_VALUE'
       }
     }
     return { name: outputName, valueType, values, statuses, eventTimestamps: ts }

@@ -216,6 +216,22 @@ describe('serving', () => {
     expect(rows.results[1]?.values).toEqual([0.25, null])
     expect(rows.results[1]?.statuses).toEqual(['PRESENT', 'NULL_VALUE'])
     expect(rows.results[2]?.values).toEqual([25, 30])
+    // trips of 1002 is not null: its statuses stay its own (features of one view share
+    // their event times and statuses until a null needs its own status).
+    expect(rows.results[2]?.statuses).toEqual(['PRESENT', 'PRESENT'])
+    expect(rows.results[1]?.event_timestamps).toEqual(rows.results[2]?.event_timestamps)
+    expect(rows.results[1]?.event_timestamps).toEqual([
+      '2026-01-01T02:00:00Z',
+      '2026-01-01T01:00:00Z',
+    ])
+
+    // One feature list reused, then changed in place: each read follows the list as it is.
+    const features = ['driver_stats:conv_rate', 'driver_stats:trips']
+    const read = () => early.getOnlineFeatures({ entityRows: [{ driver_id: 1003 }], features })
+    expect((await read()).featureNames).toEqual(['driver_id', 'conv_rate', 'trips'])
+    features[1] = 'driver_stats:conv_rate'
+    features[0] = 'driver_stats:trips'
+    expect((await read()).toJSON().results.map((r) => r.values[0])).toEqual([1003, 50, 0.5])
   })
 
   test('int64 beyond 2^53 is exact (bigint in rows, string in JSON)', async () => {
