@@ -25,6 +25,9 @@ async function build(): Promise<SubjectRunner> {
   return factory(spec.args ?? {}, log)
 }
 
+// The parent went away (killed, crashed): nothing more will be asked.
+process.on('disconnect', () => process.exit(1))
+
 process.on('message', (m: { type: string }) => {
   void (async () => {
     try {
