@@ -150,8 +150,13 @@ export const subjects: Record<string, SubjectFactory> = {
     const fields = writeFields()
     const head = [String(fields.length), ...fields]
     const types = FEATURES.map((f) => TYPES[f]!)
-    /** Encodes keys [start, end) into script calls of PER_CALL keys and sends one pipeline. */
-    const send = (start: number, end: number, w: ProtoWriter) => {
+    /**
+     * Encodes keys [start, end) into script calls of PER_CALL keys and sends one pipeline;
+     * calls that meet NOSCRIPT (another client flushed the script cache) go again with EVAL,
+     * as the store does.
+     */
+    const send = async (start: number, end: number, w: ProtoWriter) => {
+      const calls: Array<Array<string | Buffer | number>> = []
       const pipe = raw.pipeline()
       for (let from = start; from < end; from += PER_CALL) {
         const to = Math.min(end, from + PER_CALL)
@@ -174,11 +179,20 @@ export const subjects: Record<string, SubjectFactory> = {
             at = b
           }
         }
-        pipe.evalsha(sha, keys.length, ...keys, ...argv)
+        const call = [keys.length, ...keys, ...argv]
+        calls.push(call)
+        pipe.evalsha(sha, ...(call as [number, ...Buffer[]]))
       }
-      return pipe.exec().then((results) => {
-        for (const [err] of results ?? []) if (err) throw err
+      const results = (await pipe.exec()) ?? []
+      const again = raw.pipeline()
+      let retries = 0
+      results.forEach(([err], i) => {
+        if (!err) return
+        if (!String(err.message).startsWith('NOSCRIPT')) throw err
+        again.eval(RAW_SCRIPT, ...(calls[i] as [number, ...Buffer[]]))
+        retries++
       })
+      if (retries > 0) for (const [err] of (await again.exec()) ?? []) if (err) throw err
     }
     return {
       before: () => dropProject(raw, project as string),
