@@ -3,18 +3,23 @@
  * run inside BigQuery, on core's `SqlOfflineStoreBase` with the BigQuery dialect.
  */
 import {
+  type EntityTable,
   LarderError,
   type LarderErrorCode,
   type OfflineStoreCapabilities,
   parseRelationName,
+  type RetrievalPlan,
+  type RunOptions,
   type SourceSpec,
   type SqlDialect,
   SqlOfflineStoreBase,
   type SqlRelation,
+  type SqlRetrievalJob,
 } from '@larder/core'
 import type * as arrow from 'apache-arrow'
 import { type BigQuerySourceSpec, bigquerySourceKind, sourceTableParts } from './bigquery-source.js'
 import { bigqueryDialect, createExpiringTable } from './dialect.js'
+import { writeParquetBatches } from './parquet.js'
 import { BigQueryCallError, BigQueryRunner, bigqueryError } from './runner.js'
 
 const COMPONENT = 'bigquery'
@@ -212,6 +217,23 @@ export class BigQueryOfflineStore extends SqlOfflineStoreBase {
       await runner.createTable(full, table, false)
     } catch (err) {
       throw this.wrap(err, 'BACKEND_ERROR', `cannot create table '${name}'`)
+    }
+  }
+
+  /**
+   * The point-in-time join in BigQuery (see `SqlOfflineStoreBase`); the job also writes Parquet
+   * (`toParquet(path)`) from the result's pages as they arrive.
+   */
+  override async getHistoricalFeatures(
+    entityTable: EntityTable,
+    plan: RetrievalPlan,
+    options: RunOptions = {},
+  ): Promise<SqlRetrievalJob> {
+    const job = await super.getHistoricalFeatures(entityTable, plan, options)
+    return {
+      ...job,
+      toParquet: (path: string) =>
+        writeParquetBatches(job.toArrowStream(), path, () => job.toArrow()),
     }
   }
 

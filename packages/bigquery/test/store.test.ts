@@ -4,6 +4,9 @@
  * and DATE to the microsecond), results page by page, results left in BigQuery, partition
  * pruning, job labels, errors naming the table and the job, and cancellation.
  */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { BigQuery } from '@google-cloud/bigquery'
 import {
   entity,
@@ -17,6 +20,7 @@ import {
   type ValueTypeName,
 } from '@larder/core'
 import { sqliteOnlineStore } from '@larder/sqlite'
+import { tableDifference } from '@larder/testing'
 import * as arrow from 'apache-arrow'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { bigqueryOfflineStore, bigquerySource } from '../src/index.js'
@@ -151,6 +155,42 @@ describe('bigquery offline store', () => {
     expect(streamed.numRows).toBe(20)
     expect(streamed.getChild('trips')?.toArray()).toEqual(whole.getChild('trips')?.toArray())
     expect(whole.getChild('trips')?.get(19)).toBe(190n)
+  })
+
+  test('toParquet writes the pages as they come: the same table, empty results too', async () => {
+    const { readParquet } = await import('parquet-wasm')
+    const dir = mkdtempSync(join(tmpdir(), 'larder-bq-parquet-'))
+    try {
+      const read = (path: string) =>
+        arrow.tableFromIPC(readParquet(readFileSync(path)).intoIPCStream())
+      const job = await fs.getHistoricalFeatures({
+        entityDf: entityRows(20),
+        features: ['stats:trips'],
+      })
+      await job.toParquet(join(dir, 'out.parquet'))
+      expect(tableDifference(read(join(dir, 'out.parquet')), await job.toArrow())).toBeUndefined()
+      const none = await fs.getHistoricalFeatures({
+        entityDf: {
+          sql: 'SELECT * FROM (SELECT 1 AS driver_id, CURRENT_TIMESTAMP() AS event_timestamp) WHERE FALSE',
+        },
+        features: ['stats:trips'],
+      })
+      await none.toParquet(join(dir, 'empty.parquet'))
+      const empty = read(join(dir, 'empty.parquet'))
+      expect(empty.numRows).toBe(0)
+      expect(empty.schema.fields.map((f) => f.name)).toEqual([
+        'driver_id',
+        'event_timestamp',
+        'trips',
+      ])
+      expect(readdirSync(dir).sort()).toEqual(['empty.parquet', 'out.parquet'])
+      const missing = await job
+        .toParquet(join(dir, 'no/such/dir/out.parquet'))
+        .catch((e: unknown) => e)
+      expect(isLarderError(missing, 'INVALID_INPUT')).toBe(true)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   test('toTable leaves the training set in BigQuery', async () => {
