@@ -99,8 +99,8 @@ interface Ingest {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-function startIngest(dir: string): Ingest {
-  const child = spawn(process.execPath, [BIN, '-c', dir, 'ingest'], {
+function startIngest(dir: string, args: string[] = []): Ingest {
+  const child = spawn(process.execPath, [BIN, '-c', dir, 'ingest', ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   children.push(child)
@@ -218,10 +218,21 @@ describe('larder ingest (child process, Kafka test broker)', () => {
     await more
     expect(await caughtUp(topic, 'larder.ingest_test.driver_trips')).toBe(false)
 
-    const second = startIngest(dir)
+    const second = startIngest(dir, ['--metrics-port', '0'])
     await waitFor('the restarted ingest to catch up', () =>
       caughtUp(topic, 'larder.ingest_test.driver_trips'),
     )
+    // Prometheus metrics of the running process.
+    const url = /metrics on (http:\/\/\S+)/.exec(second.err())?.[1]
+    expect(url, second.err()).toBeDefined()
+    const metrics = await (await fetch(url!)).text()
+    const records = Number(
+      /larder_ingest_records_total\{view="driver_trips"\} (\d+)/.exec(metrics)?.[1],
+    )
+    expect(records).toBeGreaterThan(0)
+    expect(metrics).toMatch(/larder_ingest_consumer_lag\{view="driver_trips",partition="\d"\} 0/)
+    expect(metrics).toMatch(/larder_ingest_batch_seconds_count\{view="driver_trips"\} [1-9]/)
+    expect(metrics).toMatch(/larder_ingest_freshness_seconds_count\{view="driver_trips"\} [1-9]/)
     const stoppedAt = Date.now()
     second.child.kill('SIGTERM')
     const exit = await second.exited
@@ -230,6 +241,7 @@ describe('larder ingest (child process, Kafka test broker)', () => {
     expect(second.out()).toMatch(
       /^driver_trips: [\d,]+ read, [\d,]+ written online, [\d,]+ written offline, 0 dead-lettered, 0 late\n$/,
     )
+    expect(Number(/: ([\d,]+) read/.exec(second.out())![1]!.replaceAll(',', ''))).toBe(records)
 
     // Online: the latest event per key (event time, then created), whatever the order.
     const keys = [...new Set(all.map((e) => e.driver_id))]
@@ -281,6 +293,43 @@ describe('larder ingest (child process, Kafka test broker)', () => {
     expect(got.map((l) => Number(l.split(',').at(-1)))).toEqual(
       all.map((e) => latest(all, e.driver_id, e.event_timestamp)!.trips),
     )
+  }, 60_000)
+
+  it('a member joining mid-stream: the running batch is committed before its partition moves, so no event is written twice', async () => {
+    const topic = `rebalance_${Math.random().toString(36).slice(2, 8)}`
+    await broker.createTopic(topic, 3)
+    const dir = makeRepo(topic)
+    const applied = await larder(dir, ['apply'])
+    expect(applied.status, applied.stderr).toBe(0)
+    const a = startIngest(dir)
+    await waitFor('the first member', () => /reading partitions 0, 1, 2/.test(a.err()))
+    const list = events(0, 3000, 40)
+    await produce(topic, list)
+    const logDir = join(dir, 'data', 'trips_log')
+    await waitFor('the first parts', () => {
+      try {
+        return readdirSync(logDir).filter((f) => f.endsWith('.parquet')).length >= 3
+      } catch {
+        return false
+      }
+    })
+    const b = startIngest(dir)
+    await waitFor('both to catch up', () => caughtUp(topic, 'larder.ingest_test.driver_trips'))
+    a.child.kill('SIGTERM')
+    b.child.kill('SIGTERM')
+    const [ea, eb] = await Promise.all([a.exited, b.exited])
+    expect(ea.code, a.err()).toBe(0)
+    expect(eb.code, b.err()).toBe(0)
+    expect(b.err()).toMatch(/reading partitions \d/)
+    const db = await (await DuckDBInstance.create(':memory:')).connect()
+    const stats = (
+      await db.runAndReadAll(
+        `SELECT count(*) AS rows, count(DISTINCT __stream_position) AS positions FROM read_parquet('${logDir}/*.parquet')`,
+      )
+    ).getRowObjects()[0]!
+    db.closeSync()
+    expect(Number(stats.positions)).toBe(3000)
+    expect(Number(stats.rows)).toBe(3000)
   }, 60_000)
 
   it('two ingest processes in one group share the partitions, each record read once', async () => {
