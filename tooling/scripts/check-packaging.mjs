@@ -198,6 +198,32 @@ expect(
   `serve without @larder/server: exit ${serve.status}\n${serve.stderr}`,
 )
 
+step("the repo's definitions type-check with its own package.json and tsconfig (typed store)")
+writeFileSync(
+  join(project, 'demo', 'typed.ts'),
+  `import { FeatureStore } from '@larder/core'
+import type * as defs from './features.ts'
+
+const store = (await FeatureStore.open('.')).typed<typeof defs>()
+const online = await store.getOnlineFeatures({
+  entities: { driver_id: [1001] },
+  features: ['driver_hourly_stats:conv_rate'],
+})
+const rate: number | null | undefined = online.toRows()[0]?.conv_rate
+const training = await store.getHistoricalFeatures({
+  entityDf: [{ driver_id: 1001, event_timestamp: new Date(), val_to_add: 1, val_to_add_2: 2 }],
+  featureService: 'driver_activity',
+})
+const trips: bigint | null | undefined = (await training.toRows())[0]?.avg_daily_trips
+// @ts-expect-error: not a feature of the view
+await store.getOnlineFeatures({ entities: { driver_id: [1] }, features: ['driver_hourly_stats:nope'] })
+void rate
+void trips
+`,
+)
+sh(join(root, 'node_modules', '.bin', 'tsc'), ['-p', join(project, 'demo')], project)
+rmSync(join(project, 'demo', 'typed.ts'))
+
 step('the SDK opens a repo with no install of its own from a plain Node script')
 const elsewhere = join(work, 'elsewhere', 'demo')
 cpSync(join(project, 'demo'), elsewhere, { recursive: true })

@@ -76,14 +76,21 @@ function inferType(name: string, values: readonly unknown[]): ValueTypeName {
   return type ?? 'string'
 }
 
-/** Converts row objects to an Arrow table (int64 for integers, timestamps for Dates). */
-export function rowsToTable(rows: ReadonlyArray<Record<string, unknown>>): arrow.Table {
+/**
+ * Converts row objects to an Arrow table. A column with a declared type (request data of an
+ * on-demand view) gets that type; the others are inferred from their values (int64 for whole
+ * numbers, float64 otherwise, timestamps for Dates).
+ */
+export function rowsToTable(
+  rows: ReadonlyArray<Record<string, unknown>>,
+  declared: ReadonlyMap<string, ValueTypeName> = new Map(),
+): arrow.Table {
   const names: string[] = []
   for (const r of rows) for (const k of Object.keys(r)) if (!names.includes(k)) names.push(k)
   const vectors: Record<string, arrow.Vector> = {}
   for (const name of names) {
     const raw = rows.map((r) => r[name])
-    const type = inferType(name, raw)
+    const type = declared.get(name) ?? inferType(name, raw)
     vectors[name] = toArrowVector(
       raw.map((v, i) => coerceValue(v, type, `entity column '${name}', row ${i}`)),
       type,
@@ -92,12 +99,18 @@ export function rowsToTable(rows: ReadonlyArray<Record<string, unknown>>): arrow
   return new arrow.Table(vectors)
 }
 
-/** Normalizes user input to the offline store's entity table form. */
-export function toEntityTable(input: EntityInput): EntityTable {
+/**
+ * Normalizes user input to the offline store's entity table form.
+ * @param declared types of row-object columns that must not be inferred (request data)
+ */
+export function toEntityTable(
+  input: EntityInput,
+  declared?: ReadonlyMap<string, ValueTypeName>,
+): EntityTable {
   if (input instanceof arrow.Table) return { kind: 'arrow', table: input }
   if (Array.isArray(input)) {
     if (input.length === 0) throw new LarderError('INVALID_INPUT', 'the entity table has no rows')
-    return { kind: 'arrow', table: rowsToTable(input) }
+    return { kind: 'arrow', table: rowsToTable(input, declared) }
   }
   if ('path' in input && typeof input.path === 'string') {
     const ext = extname(input.path).toLowerCase()
@@ -158,7 +171,13 @@ export function checkEntityTableKind(store: OfflineStore, entityTable: EntityTab
 }
 
 /** The result of `getHistoricalFeatures`: the offline join, then on-demand views. */
-export class HistoricalRetrievalJob implements RetrievalJob {
+/**
+ * A running or finished historical retrieval. `Row` is the row type of `toRows()`: typed by
+ * the references on a typed store (`store.typed<typeof defs>()`), loose otherwise.
+ */
+export class HistoricalRetrievalJob<Row extends Record<string, unknown> = Record<string, unknown>>
+  implements RetrievalJob
+{
   readonly plan: RetrievalPlan
   private readonly inner: RetrievalJob
   private readonly finish: (table: arrow.Table) => arrow.Table
@@ -184,8 +203,8 @@ export class HistoricalRetrievalJob implements RetrievalJob {
   }
 
   /** The training set as row objects (int64 as bigint, timestamps as Date). */
-  async toRows(): Promise<Record<string, unknown>[]> {
-    return tableToRows(await this.toArrow())
+  async toRows(): Promise<Row[]> {
+    return tableToRows(await this.toArrow()) as Row[]
   }
 
   /**
@@ -253,7 +272,12 @@ export async function getHistoricalFeatures(
   request: HistoricalFeaturesRequest,
 ): Promise<HistoricalRetrievalJob> {
   const refs = resolveRefs(ctx.index, request)
-  const entityTable = toEntityTable(request.entityDf)
+  // Request data has a declared type: a float64 column of whole numbers stays float64.
+  const requestTypes = new Map<string, ValueTypeName>()
+  for (const od of refs.onDemand)
+    for (const rs of od.spec.requestSources)
+      for (const field of rs.schema) requestTypes.set(field.name, field.valueType)
+  const entityTable = toEntityTable(request.entityDf, requestTypes)
   checkEntityTableKind(ctx.offlineStore, entityTable)
   const signal = request.signal
   signal?.throwIfAborted()

@@ -58,7 +58,45 @@ export type ResultRow<Defs, R extends string, Full extends boolean = false> = {
   > | null
 } & Record<string, unknown>
 
-/** `getOnlineFeatures` with checked references and typed rows. */
+/** The projections of the feature service named `N` in a definitions module. */
+type ServiceProjections<Defs, N extends string> = {
+  [K in keyof Defs]: Defs[K] extends {
+    readonly [DEFINITION]: 'featureService'
+    readonly name: N
+    readonly projections: infer P extends readonly unknown[]
+  }
+    ? P[number]
+    : never
+}[keyof Defs]
+
+/** `name:feature` for each feature of each projection (the name is the projection's alias). */
+type ProjectionRefs<P> = P extends {
+  readonly name: infer V extends string
+  readonly schema: infer S
+}
+  ? `${V}:${keyof S & string}`
+  : never
+
+type ProjectionType<P, R> = P extends {
+  readonly name: ViewOf<R>
+  readonly schema: infer S extends Schema
+}
+  ? S[FeatureOf<R> & keyof S] extends infer T extends ValueTypeName
+    ? T
+    : never
+  : never
+
+/** The row type of a result for feature service `N`: its features, typed by their views. */
+export type ServiceRow<Defs, N extends string, Full extends boolean = false> = {
+  [K in ProjectionRefs<ServiceProjections<Defs, N>> as Full extends true
+    ? `${ViewOf<K>}__${FeatureOf<K>}`
+    : FeatureOf<K>]: TsValueOf<ProjectionType<ServiceProjections<Defs, N>, K>> | null
+} & Record<string, unknown>
+
+/**
+ * `getOnlineFeatures` and `getHistoricalFeatures` with checked references and typed rows,
+ * by feature references or by feature service.
+ */
 export interface TypedFeatureStore<Defs> {
   getOnlineFeatures<const R extends FeatureRef<Defs>, Full extends boolean = false>(
     request: Omit<OnlineFeaturesRequest, 'features' | 'featureService' | 'fullFeatureNames'> & {
@@ -66,14 +104,22 @@ export interface TypedFeatureStore<Defs> {
       fullFeatureNames?: Full
     },
   ): Promise<OnlineFeaturesResponse<ResultRow<Defs, R, Full>>>
-  getOnlineFeatures(
-    request: Omit<OnlineFeaturesRequest, 'features' | 'featureService'> & {
-      featureService: ServiceName<Defs>
+  getOnlineFeatures<const N extends ServiceName<Defs>, Full extends boolean = false>(
+    request: Omit<OnlineFeaturesRequest, 'features' | 'featureService' | 'fullFeatureNames'> & {
+      featureService: N
+      fullFeatureNames?: Full
     },
-  ): Promise<OnlineFeaturesResponse>
-  getHistoricalFeatures<const R extends FeatureRef<Defs>>(
-    request: Omit<HistoricalFeaturesRequest, 'features' | 'featureService'> & {
+  ): Promise<OnlineFeaturesResponse<ServiceRow<Defs, N, Full>>>
+  getHistoricalFeatures<const R extends FeatureRef<Defs>, Full extends boolean = false>(
+    request: Omit<HistoricalFeaturesRequest, 'features' | 'featureService' | 'fullFeatureNames'> & {
       features: readonly R[]
+      fullFeatureNames?: Full
     },
-  ): Promise<HistoricalRetrievalJob>
+  ): Promise<HistoricalRetrievalJob<ResultRow<Defs, R, Full>>>
+  getHistoricalFeatures<const N extends ServiceName<Defs>, Full extends boolean = false>(
+    request: Omit<HistoricalFeaturesRequest, 'features' | 'featureService' | 'fullFeatureNames'> & {
+      featureService: N
+      fullFeatureNames?: Full
+    },
+  ): Promise<HistoricalRetrievalJob<ServiceRow<Defs, N, Full>>>
 }

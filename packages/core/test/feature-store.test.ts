@@ -448,6 +448,27 @@ describe('serving', () => {
     ])
   })
 
+  test('request data keeps its declared type: a float64 of whole numbers stays a number', async () => {
+    const job = await store.getHistoricalFeatures({
+      entityDf: [
+        { driver_id: 1001, event_timestamp: new Date('2026-01-01T02:30:00Z'), bonus: 10 },
+        { driver_id: 1003, event_timestamp: new Date('2026-01-01T05:00:00Z'), bonus: 2 },
+      ],
+      features: ['boosted:boosted_rate'],
+    })
+    const table = await job.toArrow()
+    expect(String(table.getChild('bonus')?.type)).toBe('Float64')
+    const rows = await job.toRows()
+    expect(rows.map((r) => r.bonus)).toEqual([10, 2])
+    expect(typeof rows[0]?.bonus).toBe('number')
+    // A column no definition declares is still inferred from its values.
+    const loose = await store.getHistoricalFeatures({
+      entityDf: [{ driver_id: 1001, event_timestamp: new Date('2026-01-01T02:30:00Z'), n: 10 }],
+      features: ['driver_stats:trips'],
+    })
+    expect((await loose.toRows())[0]?.n).toBe(10n)
+  })
+
   test('entity tables of a kind the offline store does not declare are refused, naming it', async () => {
     const refused = [
       [{ sql: 'SELECT 1' }, 'SQL'],

@@ -13,6 +13,7 @@ import {
   type ResultRow,
   requestSource,
   type ServiceName,
+  type ServiceRow,
   type TsValueOf,
   t,
 } from '../src/index.js'
@@ -45,7 +46,11 @@ const boosted = onDemandFeatureView({
   },
 })
 const svc = featureService({ name: 'svc', features: [driverStats.select('trips')] })
-const defs = { driver, driverStats, req, boosted, svc }
+const svc2 = featureService({
+  name: 'svc2',
+  features: [driverStats.select('conv_rate', 'seen').withName('ds'), boosted],
+})
+const defs = { driver, driverStats, req, boosted, svc, svc2 }
 type Defs = typeof defs
 
 describe('types flow from definitions to results', () => {
@@ -62,7 +67,7 @@ describe('types flow from definitions to results', () => {
     expectTypeOf<'boosted:boosted'>().toMatchTypeOf<FeatureRef<Defs>>()
     expectTypeOf<'driver_hourly_stats:nope'>().not.toMatchTypeOf<FeatureRef<Defs>>()
     expectTypeOf<'nope:conv_rate'>().not.toMatchTypeOf<FeatureRef<Defs>>()
-    expectTypeOf<ServiceName<Defs>>().toEqualTypeOf<'svc'>()
+    expectTypeOf<ServiceName<Defs>>().toEqualTypeOf<'svc' | 'svc2'>()
   })
 
   test('result rows are typed by reference, with and without full names', () => {
@@ -111,5 +116,82 @@ describe('types flow from definitions to results', () => {
     void bad
     void badService
     void call
+  })
+
+  test('feature services: their features typed by their views, aliases in full names', () => {
+    type Row = ServiceRow<Defs, 'svc2'>
+    expectTypeOf<Row['conv_rate']>().toEqualTypeOf<number | null>()
+    expectTypeOf<Row['seen']>().toEqualTypeOf<Date | null>()
+    expectTypeOf<Row['boosted']>().toEqualTypeOf<number | null>()
+    type Full = ServiceRow<Defs, 'svc2', true>
+    expectTypeOf<Full['ds__conv_rate']>().toEqualTypeOf<number | null>()
+    expectTypeOf<Full['boosted__boosted']>().toEqualTypeOf<number | null>()
+    expectTypeOf<ServiceRow<Defs, 'svc'>['trips']>().toEqualTypeOf<bigint | null>()
+  })
+
+  test('historical rows are typed exactly like online rows, by reference or by service', () => {
+    const store = new FeatureStore({
+      repoPath: '.',
+      config: {
+        project: 'types',
+        offlineStore: memoryOfflineStore(),
+        onlineStore: memoryOnlineStore(),
+      },
+    }).typed<Defs>()
+    const entityDf = [{ driver_id: 1, event_timestamp: new Date(), bonus: 1.5 }]
+    const byRefs = async () =>
+      (
+        await store.getHistoricalFeatures({
+          entityDf,
+          features: ['driver_hourly_stats:conv_rate', 'boosted:boosted'],
+        })
+      ).toRows()
+    type RefRow = Awaited<ReturnType<typeof byRefs>>[number]
+    expectTypeOf<RefRow['conv_rate']>().toEqualTypeOf<number | null>()
+    expectTypeOf<RefRow['boosted']>().toEqualTypeOf<number | null>()
+    const online = async () =>
+      (
+        await store.getOnlineFeatures({
+          entities: { driver_id: [1], bonus: [1.5] },
+          features: ['driver_hourly_stats:conv_rate', 'boosted:boosted'],
+        })
+      ).toRows()
+    expectTypeOf<Awaited<ReturnType<typeof online>>[number]>().toEqualTypeOf<RefRow>()
+    const full = async () =>
+      (
+        await store.getHistoricalFeatures({
+          entityDf,
+          features: ['driver_hourly_stats:trips'],
+          fullFeatureNames: true,
+        })
+      ).toRows()
+    expectTypeOf<
+      Awaited<ReturnType<typeof full>>[number]['driver_hourly_stats__trips']
+    >().toEqualTypeOf<bigint | null>()
+    const byService = async () =>
+      (await store.getHistoricalFeatures({ entityDf, featureService: 'svc2' })).toRows()
+    type SvcRow = Awaited<ReturnType<typeof byService>>[number]
+    expectTypeOf<SvcRow['seen']>().toEqualTypeOf<Date | null>()
+    expectTypeOf<SvcRow['boosted']>().toEqualTypeOf<number | null>()
+    const onlineService = async () =>
+      (
+        await store.getOnlineFeatures({ entities: { driver_id: [1] }, featureService: 'svc' })
+      ).toRows()
+    expectTypeOf<Awaited<ReturnType<typeof onlineService>>[number]['trips']>().toEqualTypeOf<
+      bigint | null
+    >()
+    const badService = () =>
+      store.getHistoricalFeatures({
+        entityDf,
+        // @ts-expect-error: 'other' is not a feature service
+        featureService: 'other',
+      })
+    const badRef = () =>
+      store.getHistoricalFeatures({
+        entityDf,
+        // @ts-expect-error: 'nope' is not a feature of driver_hourly_stats
+        features: ['driver_hourly_stats:nope'],
+      })
+    void [byRefs, online, full, byService, onlineService, badService, badRef]
   })
 })
