@@ -125,15 +125,14 @@ function checkOptions(options: BigQueryOfflineStoreOptions): void {
 /** The BigQuery offline store. Create it with {@link bigqueryOfflineStore}. */
 export class BigQueryOfflineStore extends SqlOfflineStoreBase {
   readonly name = 'bigquery'
-  readonly sourceKinds = ['bigquery']
+  /** The source kinds this store reads (`bigquerySource()` specs). */
+  readonly sourceKinds = [bigquerySourceKind]
   override readonly capabilities: OfflineStoreCapabilities = {
     sqlEntityTable: true,
     tableEntityTable: true,
     fileEntityTable: true,
     offlineWrite: true,
   }
-  /** The source kind this store reads (`bigquerySource()` specs). */
-  readonly sourceKind = bigquerySourceKind
   protected readonly dialect: SqlDialect
   readonly #options: BigQueryOfflineStoreOptions
 

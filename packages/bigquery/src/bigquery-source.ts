@@ -3,11 +3,11 @@
  * `SourceSpec` with `kind: 'bigquery'`) the registry stores.
  */
 import {
+  checkSource,
   LarderError,
   parseRelationName,
   type SourceKind,
   type SourceSpec,
-  validateCommonSourceFields,
 } from '@larder/core'
 
 const COMPONENT = 'bigquery'
@@ -88,7 +88,7 @@ export function bigquerySource(options: BigQuerySourceOptions): BigQuerySourceSp
     const value = options[key]
     if (value !== undefined) (spec as Record<string, unknown>)[key] = structuredClone(value)
   }
-  bigquerySourceKind.validate(spec)
+  checkSource(spec, bigquerySourceKind)
   return spec
 }
 
@@ -111,15 +111,14 @@ export function sourceTableParts(spec: BigQuerySourceSpec): string[] {
   return parts
 }
 
-/** Checks the fields of a BigQuery source spec (also on specs loaded from the registry). */
+/**
+ * The `bigquery` source kind: a table or a query. Core checks the fields every source shares
+ * (on definition, plan and registry load); this checks BigQuery's own.
+ */
 export const bigquerySourceKind: SourceKind<BigQuerySourceSpec> = {
   kind: 'bigquery',
   validate(spec: BigQuerySourceSpec): void {
     if (!spec || typeof spec !== 'object') throw invalid('bigquerySource() needs an options object')
-    if (spec.kind !== 'bigquery') {
-      throw invalid(`source '${String(spec.name)}' has kind '${String(spec.kind)}', not 'bigquery'`)
-    }
-    validateCommonSourceFields(spec)
     const what = `bigquery source '${spec.name}'`
     const hasTable = spec.table !== undefined
     const hasQuery = spec.query !== undefined
@@ -136,12 +135,6 @@ export const bigquerySourceKind: SourceKind<BigQuerySourceSpec> = {
     }
     if (hasQuery && (typeof spec.query !== 'string' || spec.query.trim() === '')) {
       throw invalid(`${what}: query must be GoogleSQL text`)
-    }
-    if (
-      spec.datePartitionColumn !== undefined &&
-      (typeof spec.datePartitionColumn !== 'string' || spec.datePartitionColumn === '')
-    ) {
-      throw invalid(`${what}: datePartitionColumn must be a column name`)
     }
   },
 }

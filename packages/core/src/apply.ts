@@ -5,6 +5,7 @@
  */
 import type { OfflineStore, SourceSchema } from './contracts.js'
 import { isLarderError, LarderError } from './errors.js'
+import { sourceKindNames, sourceKindOf } from './sources.js'
 import {
   batchSourceOf,
   createdName,
@@ -48,12 +49,12 @@ export async function checkViewsAgainstSources<V extends FeatureViewSpec | Strea
       out.push(view)
       continue
     }
-    if (!offlineStore.sourceKinds.includes(source.kind)) {
+    if (!sourceKindOf(offlineStore, source.kind)) {
       throw new LarderError(
         'SCHEMA_MISMATCH',
         `feature view '${view.name}': offline store '${offlineStore.name}' cannot read source '${source.name}' of kind '${source.kind}'`,
         {
-          hint: `it reads ${offlineStore.sourceKinds.join(', ')}; configure a matching offlineStore or pass --skip-source-validation`,
+          hint: `it reads ${sourceKindNames(offlineStore).join(', ')}; configure a matching offlineStore or pass --skip-source-validation`,
         },
       )
     }

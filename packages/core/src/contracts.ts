@@ -126,8 +126,11 @@ export interface OfflineStore {
   /** Backend name for messages, e.g. `file`. */
   readonly name: string
   readonly capabilities: OfflineStoreCapabilities
-  /** Source kinds this store reads (`file`, `bigquery`...). */
-  readonly sourceKinds: readonly string[]
+  /**
+   * Source kinds this store reads (`fileSourceKind`, `bigquerySourceKind`...): core checks
+   * every source of these kinds with them on plan, apply and registry load.
+   */
+  readonly sourceKinds: readonly SourceKind[]
   /** Called once by the feature store before any other call. */
   configure(context: StoreContext): void
   /**
@@ -261,7 +264,7 @@ export abstract class OnlineStoreBase implements OnlineStore {
 export abstract class OfflineStoreBase implements OfflineStore {
   abstract readonly name: string
   readonly capabilities: OfflineStoreCapabilities = {}
-  abstract readonly sourceKinds: readonly string[]
+  abstract readonly sourceKinds: readonly SourceKind[]
   protected context: StoreContext | undefined
   configure(context: StoreContext): void {
     this.context = context
@@ -284,12 +287,24 @@ export abstract class OfflineStoreBase implements OfflineStore {
 }
 
 /**
- * How a backend's source is described as data: checks a spec's backend-specific fields at
- * definition time. The registry stores specs, never code.
+ * How a backend's source is described as data. The registry stores specs, never code; an
+ * offline store lists the kinds it reads in `sourceKinds`, and core checks each source with
+ * its kind when it is defined (`checkSource` in the backend's factory), when a plan is made
+ * and when stored specs are loaded. Core checks the fields every source shares (name,
+ * timestamp, created timestamp, field mapping, date partition) itself, once: `validate`
+ * checks only the backend's own fields.
+ * @example
+ * export const mySourceKind: SourceKind<MySourceSpec> = {
+ *   kind: 'mydb',
+ *   validate(spec) {
+ *     if (typeof spec.table !== 'string') throw new LarderError('INVALID_DEFINITION', `mydb source '${spec.name}' has no table`)
+ *   },
+ * }
  */
 export interface SourceKind<S extends SourceSpec = SourceSpec> {
+  /** The `kind` tag of the specs it describes. */
   readonly kind: string
-  /** Throws a LarderError naming the bad field. */
+  /** Checks the backend's own fields; throws a LarderError INVALID_DEFINITION naming the field. */
   validate(spec: S): void
 }
 

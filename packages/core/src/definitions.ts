@@ -136,19 +136,38 @@ export function entity<const N extends string>(options: EntityOptions<N>): Entit
 // Sources
 
 /**
- * Checks the fields every source shares (SEMANTICS.md). Backends call it from their source
- * factories (`fileSource`, `bigquerySource`...).
+ * Checks the fields every source shares (SEMANTICS.md): name, timestamp field, created
+ * timestamp column, field mapping and date partition column. The one place they are checked:
+ * backends check only their own fields (their {@link SourceKind}); {@link checkSource} runs
+ * both.
  * @throws LarderError INVALID_DEFINITION naming the source and field.
  */
 export function validateCommonSourceFields(spec: SourceSpec, requireTimestamp = true): void {
+  if (!spec || typeof spec !== 'object') {
+    throw new LarderError('INVALID_DEFINITION', 'a source must be an object with kind and name')
+  }
   checkName('source', spec.name)
-  const where = `source '${spec.name}'`
-  if (requireTimestamp && (typeof spec.timestampField !== 'string' || spec.timestampField === '')) {
+  const where = `${typeof spec.kind === 'string' ? `${spec.kind} ` : ''}source '${spec.name}'`
+  const optionalColumn = (field: 'createdTimestampColumn' | 'datePartitionColumn') => {
+    const v = spec[field]
+    if (v !== undefined && (typeof v !== 'string' || v.trim() === '')) {
+      throw new LarderError('INVALID_DEFINITION', `${where}: ${field} must be a column name`, {
+        hint: `name a column or leave ${field} out`,
+      })
+    }
+  }
+  if (
+    requireTimestamp &&
+    (typeof spec.timestampField !== 'string' || spec.timestampField.trim() === '')
+  ) {
     throw new LarderError(
       'INVALID_DEFINITION',
       `${where}: timestampField is required (the event-timestamp column)`,
+      { hint: 'name the event-timestamp column, e.g. timestampField: "event_timestamp"' },
     )
   }
+  optionalColumn('createdTimestampColumn')
+  optionalColumn('datePartitionColumn')
   if (
     spec.createdTimestampColumn !== undefined &&
     spec.createdTimestampColumn === spec.timestampField
@@ -162,6 +181,12 @@ export function validateCommonSourceFields(spec: SourceSpec, requireTimestamp = 
     )
   }
   const mapping = spec.fieldMapping ?? {}
+  if (typeof mapping !== 'object' || mapping === null || Array.isArray(mapping)) {
+    throw new LarderError(
+      'INVALID_DEFINITION',
+      `${where}: fieldMapping must be an object { sourceColumn: larderName }`,
+    )
+  }
   const targets = new Map<string, string>()
   for (const [from, to] of Object.entries(mapping)) {
     if (typeof to !== 'string' || to === '') {

@@ -29,6 +29,7 @@ import { RegistryIndex } from './refs.js'
 import { FileRegistryStore, mergeInterval, Registry, type RegistryData } from './registry.js'
 import { registryLocation, resolveRegistryStore } from './registry-store.js'
 import { collectRepo, type DeclaredRepo, type Located, validateReferences } from './repo.js'
+import { checkViewSources } from './sources.js'
 import { batchSourceOf, type EntitySpec, type StoredViewSpec } from './spec.js'
 import type { TypedFeatureStore } from './typed.js'
 import type { InputRows } from './values.js'
@@ -200,6 +201,12 @@ export class FeatureStore {
   async plan(options: Pick<ApplyOptions, 'skipSourceValidation'> = {}): Promise<PlanResult> {
     const current = await this.registry.read()
     let declared = this.declared()
+    // Source specs are checked with the offline store's kinds even when their data is not.
+    checkViewSources(
+      [...declared.featureViews, ...declared.streamFeatureViews],
+      this.config.offlineStore,
+      'plan',
+    )
     if (!options.skipSourceValidation) {
       const entities = new Map(declared.entities.map((e) => [e.name, e]))
       declared = {
@@ -365,7 +372,13 @@ export class FeatureStore {
   async refreshRegistry(): Promise<RegistryIndex> {
     this.refreshing ??= (async () => {
       try {
-        const index = new RegistryIndex(await this.registry.read())
+        const data = await this.registry.read()
+        checkViewSources(
+          [...data.featureViews, ...data.streamFeatureViews],
+          this.config.offlineStore,
+          `registry ${this.registry.path}`,
+        )
+        const index = new RegistryIndex(data)
         this.snapshot = { index, at: Date.now() }
         return index
       } finally {

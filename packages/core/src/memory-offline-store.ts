@@ -10,6 +10,7 @@ import {
   type OfflineStoreCapabilities,
   type PullRequest,
   type RetrievalJob,
+  type SourceKind,
   type SourceSchema,
 } from './contracts.js'
 import { LarderError } from './errors.js'
@@ -25,8 +26,22 @@ const COMPONENT = { component: 'memory' }
 /** A source read from a table registered in a {@link MemoryOfflineStore}. */
 export interface MemorySourceSpec extends SourceSpec {
   kind: 'memory'
-  /** The registered table's name. */
-  table: string
+  /** The registered table's name. @default the source's name */
+  table?: string
+}
+
+/** The `memory` source kind: a source names a table registered in the store (or is named after one). */
+export const memorySourceKind: SourceKind<MemorySourceSpec> = {
+  kind: 'memory',
+  validate(spec: MemorySourceSpec): void {
+    if (spec.table !== undefined && (typeof spec.table !== 'string' || spec.table === '')) {
+      throw new LarderError(
+        'INVALID_DEFINITION',
+        `memory source '${spec.name}' has no table (the name a table was registered under)`,
+        { ...COMPONENT, hint: "set table: 'driver_stats'" },
+      )
+    }
+  },
 }
 
 function singleBatch(fields: arrow.Field[], vectors: arrow.Vector[], n: number): arrow.RecordBatch {
@@ -51,7 +66,7 @@ function singleBatch(fields: arrow.Field[], vectors: arrow.Vector[], n: number):
 export class MemoryOfflineStore extends OfflineStoreBase {
   readonly name = 'memory'
   override readonly capabilities: OfflineStoreCapabilities = {}
-  readonly sourceKinds = ['memory'] as const
+  readonly sourceKinds = [memorySourceKind]
   private readonly tables = new Map<string, arrow.Table>()
 
   /** Registers (or replaces) a table under `name`. Returns the store. */

@@ -121,7 +121,7 @@ export class FileOfflineStore extends OfflineStoreBase {
     fileEntityTable: true,
     offlineWrite: true,
   }
-  readonly sourceKinds: readonly string[] = ['file']
+  readonly sourceKinds = [fileSourceKind]
   readonly #options: FileOfflineStoreOptions
   #instance: Promise<DuckDBInstance> | undefined
   #createdTempDir: string | undefined

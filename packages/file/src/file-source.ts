@@ -2,7 +2,7 @@
  * `fileSource()`: a Parquet or CSV file, a folder of them, or a glob, described as plain data
  * (a serializable `SourceSpec` with `kind: 'file'`).
  */
-import { LarderError, type SourceKind, type SourceSpec } from '@larder/core'
+import { checkSource, LarderError, type SourceKind, type SourceSpec } from '@larder/core'
 
 /** The file formats a file source reads. */
 export type FileFormat = 'parquet' | 'csv'
@@ -99,7 +99,7 @@ export function fileSource(options: FileSourceOptions): FileSourceSpec {
     const value = options?.[key]
     if (value !== undefined) (spec as Record<string, unknown>)[key] = structuredClone(value)
   }
-  fileSourceKind.validate(spec)
+  checkSource(spec, fileSourceKind)
   return spec
 }
 
@@ -114,53 +114,24 @@ function nonEmptyString(value: unknown): value is string {
   return typeof value === 'string' && value.trim() !== ''
 }
 
-/** Checks the fields of a file source spec (the registry calls it on stored specs too). */
+/**
+ * The `file` source kind: checks a file source's own fields (path, format, hive
+ * partitioning). Core checks the fields every source shares, on definition, plan and
+ * registry load.
+ */
 export const fileSourceKind: SourceKind<FileSourceSpec> = {
   kind: 'file',
   validate(spec: FileSourceSpec): void {
     if (!spec || typeof spec !== 'object') throw invalid('fileSource() needs an options object')
-    if (!nonEmptyString(spec.name)) {
-      throw invalid('file source has no name', "pass fileSource({ name: 'driver_stats', ... })")
-    }
     const what = `file source '${spec.name}'`
-    if (spec.kind !== 'file') throw invalid(`${what} has kind '${String(spec.kind)}', not 'file'`)
     if (!nonEmptyString(spec.path)) {
       throw invalid(`${what} has no path`, 'set path to a Parquet/CSV file, a folder or a glob')
-    }
-    if (!nonEmptyString(spec.timestampField)) {
-      throw invalid(
-        `${what} has no timestampField`,
-        'name the event-timestamp column, e.g. timestampField: "event_timestamp"',
-      )
-    }
-    if (spec.createdTimestampColumn !== undefined && !nonEmptyString(spec.createdTimestampColumn)) {
-      throw invalid(`${what} has an empty createdTimestampColumn`)
-    }
-    if (spec.createdTimestampColumn === spec.timestampField) {
-      throw invalid(
-        `${what}: createdTimestampColumn '${spec.createdTimestampColumn}' is the timestampField`,
-        'name a different column that says when each row was written, or leave it out',
-      )
     }
     if (!FORMATS.includes(spec.format)) {
       throw invalid(
         `${what} has unknown format '${String(spec.format)}'`,
         `use one of ${FORMATS.join(', ')}`,
       )
-    }
-    if (spec.fieldMapping !== undefined) {
-      if (typeof spec.fieldMapping !== 'object' || spec.fieldMapping === null) {
-        throw invalid(`${what}: fieldMapping must be an object { sourceColumn: larderName }`)
-      }
-      const seen = new Map<string, string>()
-      for (const [from, to] of Object.entries(spec.fieldMapping)) {
-        if (!nonEmptyString(to)) throw invalid(`${what}: fieldMapping['${from}'] is not a name`)
-        const other = seen.get(to)
-        if (other !== undefined) {
-          throw invalid(`${what}: fieldMapping maps both '${other}' and '${from}' to '${to}'`)
-        }
-        seen.set(to, from)
-      }
     }
     if (spec.hivePartitioning !== undefined && typeof spec.hivePartitioning !== 'boolean') {
       throw invalid(`${what}: hivePartitioning must be true or false`)

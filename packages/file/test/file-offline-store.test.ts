@@ -9,7 +9,7 @@ import {
 } from '@larder/core'
 import * as arrow from 'apache-arrow'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { fileSource } from '../src/index.js'
+import { fileSource, fileSourceKind } from '../src/index.js'
 import {
   collect,
   columnValues,
@@ -54,7 +54,7 @@ describe('FileOfflineStore over driver_stats.parquet', () => {
 
   it('declares its capabilities', () => {
     expect(s.capabilities).toEqual({ fileEntityTable: true, offlineWrite: true })
-    expect(s.sourceKinds).toEqual(['file'])
+    expect(s.sourceKinds).toEqual([fileSourceKind])
   })
 
   it('reads the schema of driver_stats with Larder value types', async () => {

@@ -45,12 +45,13 @@ describe('fileSource', () => {
   })
 
   it.each([
-    [{ name: '' }, /has no name/],
+    [{ name: '' }, /source name "" is invalid/],
     [{ path: undefined }, /file source 'stats' has no path/],
-    [{ timestampField: '' }, /'stats' has no timestampField/],
+    [{ timestampField: '' }, /file source 'stats': timestampField is required/],
+    [{ datePartitionColumn: ' ' }, /datePartitionColumn must be a column name/],
     [
       { createdTimestampColumn: 'event_timestamp' },
-      /createdTimestampColumn 'event_timestamp' is the timestampField/,
+      /createdTimestampColumn 'event_timestamp' is the same column as timestampField/,
     ],
     [{ format: 'orc' }, /unknown format 'orc'.*parquet, csv/],
     [{ fieldMapping: { a: 'x', b: 'x' } }, /maps both 'a' and 'b' to 'x'/],

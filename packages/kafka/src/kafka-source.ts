@@ -5,6 +5,7 @@
  */
 import {
   attachStreamRuntime,
+  checkSource,
   type Duration,
   durationToSeconds,
   isStreamFormat,
@@ -13,7 +14,6 @@ import {
   type SourceSpec,
   type StreamFormat,
   type StreamSourceSpec,
-  validateCommonSourceFields,
 } from '@larder/core'
 import { kafkaConnector } from './kafka-consumer.js'
 
@@ -136,15 +136,17 @@ export function kafkaSource(options: KafkaSourceOptions): KafkaSourceSpec {
       `kafka source '${options.name}': watermarkDelay`,
     )
   }
-  kafkaSourceKind.validate(spec)
+  checkSource(spec, kafkaSourceKind)
   return attachStreamRuntime(spec, { connector: kafkaConnector(), format })
 }
 
-/** Checks the fields of a Kafka source spec (on definition and on stored specs). */
+/**
+ * The `kafka` source kind: checks a Kafka source's own fields (core checks the common ones,
+ * on definition and on stored specs).
+ */
 export const kafkaSourceKind: SourceKind<KafkaSourceSpec> = {
   kind: 'kafka',
   validate(spec: KafkaSourceSpec): void {
-    validateCommonSourceFields(spec)
     const what = `kafka source '${spec.name}'`
     if (
       !Array.isArray(spec.bootstrapServers) ||

@@ -13,6 +13,7 @@ import {
   postgresDialect,
   readColumn,
   relationSql,
+  type SourceKind,
   type SourceSchema,
   type SourceSpec,
   type SqlColumn,
@@ -42,6 +43,20 @@ export interface PostgresSourceSpec extends SourceSpec {
   kind: 'postgres'
   table?: string | string[]
   query?: string
+}
+
+/** The `postgres` source kind: a table or a query, exactly one. */
+export const postgresSourceKind: SourceKind<PostgresSourceSpec> = {
+  kind: 'postgres',
+  validate(spec: PostgresSourceSpec): void {
+    if ((spec.table === undefined) === (spec.query === undefined)) {
+      throw new LarderError(
+        'INVALID_DEFINITION',
+        `postgres source '${spec.name}' needs exactly one of table and query`,
+        { component: 'postgres', hint: "e.g. table: 'public.driver_stats'" },
+      )
+    }
+  },
 }
 
 const TYPES: Record<number, [ValueTypeName | undefined, string]> = {
@@ -250,7 +265,7 @@ class PostgresRunner implements SqlRunner {
 /** The PostgreSQL offline store. Create it with {@link postgresOfflineStore}. */
 export class PostgresOfflineStore extends SqlOfflineStoreBase {
   readonly name = 'postgres'
-  readonly sourceKinds = ['postgres']
+  readonly sourceKinds = [postgresSourceKind]
   protected readonly dialect = postgresDialect
   readonly #options: PostgresOfflineStoreOptions
 

@@ -245,7 +245,7 @@ export interface SqlRetrievalJob extends RetrievalJob {
  * @example
  * class MyStore extends SqlOfflineStoreBase {
  *   readonly name = 'mydb'
- *   readonly sourceKinds = ['mydb']
+ *   readonly sourceKinds = [mydbSourceKind]
  *   protected readonly dialect = postgresDialect
  *   protected createRunner() { return new MyRunner(this.options) }
  *   protected sourceRelation(source: SourceSpec) { return { table: source.table as string[] } }
