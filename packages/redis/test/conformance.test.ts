@@ -6,7 +6,14 @@ import { redisOnlineStore } from '../src/index.js'
 import { redisUrl } from './service.js'
 
 if (redisUrl) {
-  onlineStoreConformance({ name: 'redis', createStore: () => redisOnlineStore({ url: redisUrl }) })
+  onlineStoreConformance({
+    name: 'redis',
+    createStore: () => redisOnlineStore({ url: redisUrl }),
+    keyTtl: {
+      createStore: () => redisOnlineStore({ url: redisUrl, keyTtlSeconds: 1 }),
+      waitMs: 2100,
+    },
+  })
   onlineStoreConformance({
     name: 'redis (one key per script call, as on Cluster)',
     createStore: () => redisOnlineStore({ url: redisUrl, keysPerScript: 1, batchSize: 7 }),

@@ -102,11 +102,7 @@ function message(err: unknown): string {
 /** The SQLite online store. Create it with {@link sqliteOnlineStore}. */
 export class SqliteOnlineStore extends OnlineStoreBase {
   readonly name = 'sqlite'
-  override readonly capabilities: OnlineStoreCapabilities = {
-    keyTtl: false,
-    // Writers in several processes serialize on SQLite's lock (waiting up to busyTimeoutMs).
-    concurrentWriters: true,
-  }
+  override readonly capabilities: OnlineStoreCapabilities
   readonly #options: Required<SqliteOnlineStoreOptions>
   #db: DatabaseSync | undefined
   readonly #plans = new Map<string, ViewPlan>()
@@ -120,6 +116,12 @@ export class SqliteOnlineStore extends OnlineStoreBase {
       busyTimeoutMs: options.busyTimeoutMs ?? 5000,
       synchronous: options.synchronous ?? 'FULL',
       cacheSizeMb: options.cacheSizeMb ?? 64,
+    }
+    this.capabilities = {
+      keyTtl: false,
+      // Writers of one file, in one process or several, serialize on SQLite's lock (waiting
+      // up to busyTimeoutMs). An in-memory database belongs to one connection: no other writer.
+      concurrentWriters: this.#options.path !== ':memory:',
     }
   }
 

@@ -19,6 +19,10 @@
  *   against the stored row count 0.
  * - A store never expires rows by itself unless it declares `keyTtl`: core turns old
  *   values into OUTSIDE_MAX_AGE from `eventTs`.
+ *
+ * The suite reads `store.capabilities`: `concurrentWriters` adds a case with two writers
+ * racing on the same keys; `keyTtl` swaps the "never expires" case for one where keys
+ * expire (give the `keyTtl` option).
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -76,6 +80,13 @@ export interface OnlineStoreConformanceOptions {
    * @default 30_000
    */
   timeoutMs?: number
+  /**
+   * For stores that can declare `capabilities.keyTtl`: a store configured to expire keys,
+   * and how long to wait for a written key to be gone. Without it, a store whose
+   * `createStore` declares `keyTtl` fails the TTL case, saying to give it.
+   * @example { createStore: () => redisOnlineStore({ url, keyTtlSeconds: 1 }), waitMs: 2500 }
+   */
+  keyTtl?: { createStore: () => OnlineStore | Promise<OnlineStore>; waitMs: number }
 }
 
 const ENTITIES = [driverEntity, customerEntity]
@@ -136,24 +147,41 @@ export function onlineStoreConformance(options: OnlineStoreConformanceOptions): 
   const allTypes = testView('all_types', ['driver'], { ...ALL_TYPES })
   const statsFeatures = ['conv_rate', 'trips', 'label']
 
-  /** Runs `fn` with a configured store whose `views` exist; cleans up whatever happens. */
+  /**
+   * Runs `fn` with a configured store whose `views` exist; cleans up whatever happens. `open`
+   * makes another store on the same project and repo folder (a second writer).
+   */
   async function withStore(
     views: StoredViewSpec[],
-    fn: (store: OnlineStore) => Promise<void>,
+    fn: (store: OnlineStore, open: () => Promise<OnlineStore>) => Promise<void>,
+    create: () => OnlineStore | Promise<OnlineStore> = options.createStore,
   ): Promise<void> {
-    const store = await options.createStore()
+    const store = await create()
     const repoPath = mkdtempSync(join(tmpdir(), 'larder-online-conformance-'))
     counter += 1
-    store.configure({ project: `${runId}_${counter}`, repoPath, logger: noopLogger })
+    const context = { project: `${runId}_${counter}`, repoPath, logger: noopLogger }
+    store.configure(context)
+    const others: OnlineStore[] = []
+    const open = async () => {
+      const other = await create()
+      other.configure(context)
+      others.push(other)
+      return other
+    }
     let failure: { error: unknown } | undefined
     try {
       await store.update({ keep: views, drop: [], entities: ENTITIES })
-      await fn(store)
+      await fn(store, open)
     } catch (error) {
       failure = { error }
     }
     // Clean up; a cleanup error only surfaces when the case itself passed.
-    for (const cleanup of [() => store.teardown(views), () => store.close()]) {
+    const cleanups = [
+      ...others.map((o) => () => o.close()),
+      () => store.teardown(views),
+      () => store.close(),
+    ]
+    for (const cleanup of cleanups) {
       try {
         await cleanup()
       } catch (error) {
@@ -589,6 +617,88 @@ export function onlineStoreConformance(options: OnlineStoreConformanceOptions): 
           await expectStats(store, driverKey(1), undefined)
         }),
       )
+    })
+
+    describe('declared capabilities (store.capabilities)', () => {
+      test(
+        'concurrentWriters: two writers racing on the same keys leave the winner of each',
+        { timeout },
+        (ctx) =>
+          withStore([stats], async (store, open) => {
+            if (!store.capabilities.concurrentWriters) return ctx.skip()
+            const other = await open()
+            const n = 200
+            // Writer A has the newer row of even keys, writer B of odd keys; each writes its
+            // rows in small batches, in opposite key orders, at the same time.
+            const rowsOf = (newerWhen: 0 | 1) =>
+              Array.from({ length: n }, (_, i) => {
+                const newer = i % 2 === newerWhen
+                const ts = newer ? T0 + 2n : T0 + 1n
+                return row(driverKey(i), [i, BigInt(newerWhen), newer ? 'won' : 'lost'], ts)
+              })
+            const writeAll = async (s: OnlineStore, rows: OnlineRow[]) => {
+              let written = 0
+              for (let at = 0; at < rows.length; at += 10)
+                written += await s.writeBatch(stats, statsFeatures, rows.slice(at, at + 10))
+              return written
+            }
+            const [a, b] = await Promise.all([
+              writeAll(store, rowsOf(0)),
+              writeAll(other, rowsOf(1).reverse()),
+            ])
+            // Every winning row is written once; a losing row only if it came first.
+            expect(a + b).toBeGreaterThanOrEqual(n)
+            expect(a + b).toBeLessThanOrEqual(2 * n)
+            const got = await store.read(
+              stats,
+              Array.from({ length: n }, (_, i) => driverKey(i)),
+              statsFeatures,
+            )
+            got.forEach((v, i) => {
+              const expected = { values: [i, BigInt(i % 2), 'won'], eventTs: T0 + 2n }
+              if (v?.eventTs !== expected.eventTs || v.values[2] !== 'won')
+                expect(v, `key ${i}`).toEqual(expected)
+            })
+          }),
+      )
+
+      test(
+        'without keyTtl the store never expires rows: an ancient row is still found',
+        { timeout },
+        (ctx) =>
+          withStore([stats], async (store) => {
+            if (store.capabilities.keyTtl) return ctx.skip()
+            // Core, not the store, turns old values into OUTSIDE_MAX_AGE.
+            await store.writeBatch(stats, statsFeatures, [row(driverKey(1), [0.5, 5n, 'old'], 1n)])
+            await expectStats(store, driverKey(1), { values: [0.5, 5n, 'old'], eventTs: 1n })
+          }),
+      )
+
+      test('keyTtl: a store that declares it expires written keys by itself', {
+        timeout,
+      }, async (ctx) => {
+        const ttl = options.keyTtl
+        if (!ttl) {
+          const probe = await options.createStore()
+          const declared = probe.capabilities.keyTtl
+          await probe.close()
+          if (!declared) return ctx.skip()
+          throw new Error(
+            `${options.name} declares capabilities.keyTtl: give onlineStoreConformance({ keyTtl: { createStore, waitMs } }) so the suite can check that keys expire`,
+          )
+        }
+        await withStore(
+          [stats],
+          async (store) => {
+            expect(store.capabilities.keyTtl).toBe(true)
+            await store.writeBatch(stats, statsFeatures, [row(driverKey(1), [0.1, 1n, 'x'], T0)])
+            await expectStats(store, driverKey(1), { values: [0.1, 1n, 'x'], eventTs: T0 })
+            await new Promise((r) => setTimeout(r, ttl.waitMs))
+            await expectStats(store, driverKey(1), undefined)
+          },
+          ttl.createStore,
+        )
+      })
     })
 
     describe.skipIf(!caps.largeBatches)('large batches', () => {
