@@ -137,3 +137,11 @@ export function deserializeEntityKey(bytes: Uint8Array): Array<{ name: string; v
   }
   return out
 }
+
+/**
+ * A string that stands for a serialized entity key, for use as a `Map` key (its bytes as
+ * latin1: one character per byte, no copy of the bytes beyond the string).
+ */
+export function entityKeyId(key: Uint8Array): string {
+  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
+}

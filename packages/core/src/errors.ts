@@ -107,14 +107,15 @@ export function isLarderError(err: unknown, code?: LarderErrorCode): err is Lard
   return code === undefined || (err as { code?: unknown }).code === code
 }
 
-/** Errors that are the user's input's fault (an HTTP server maps these to 4xx). */
-export const CLIENT_ERROR_CODES: ReadonlySet<LarderErrorCode> = new Set<LarderErrorCode>([
-  'INVALID_DEFINITION',
-  'INVALID_CONFIG',
-  'NOT_FOUND',
-  'INVALID_INPUT',
-  'INVALID_RECORD',
-  'SCHEMA_MISMATCH',
-  'REGISTRY_CONFLICT',
-  'UNSUPPORTED',
+/** Codes of failures on Larder's or a backend's side; every other code is the caller's. */
+const SERVER_SIDE: ReadonlySet<LarderErrorCode> = new Set<LarderErrorCode>([
+  'REGISTRY_CORRUPT',
+  'BACKEND_UNAVAILABLE',
+  'BACKEND_ERROR',
+  'INTERNAL',
 ])
+
+/** Errors that are the user's input's fault (an HTTP server maps these to 4xx). */
+export const CLIENT_ERROR_CODES: ReadonlySet<LarderErrorCode> = new Set<LarderErrorCode>(
+  LARDER_ERROR_CODES.filter((code) => !SERVER_SIDE.has(code)),
+)

@@ -10,17 +10,13 @@ import {
   type OnlineValue,
   winsAgainst,
 } from './contracts.js'
+import { entityKeyId } from './entity-key.js'
 import type { StoredViewSpec } from './spec.js'
 
 interface StoredRow {
   values: Map<string, unknown>
   eventTs: bigint
   createdTs: bigint | null
-}
-
-/** Key of a serialized entity key in a Map. */
-function keyOf(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
 }
 
 /** The in-memory online store. */
@@ -41,7 +37,7 @@ export class MemoryOnlineStore extends OnlineStoreBase {
     }
     let written = 0
     for (const row of rows) {
-      const k = keyOf(row.key)
+      const k = entityKeyId(row.key)
       const stored = table.get(k)
       if (!winsAgainst(row, stored)) continue
       const values = new Map(stored?.values)
@@ -59,7 +55,7 @@ export class MemoryOnlineStore extends OnlineStoreBase {
   ): Promise<Array<OnlineValue | undefined>> {
     const table = this.tables.get(view.name)
     return keys.map((key) => {
-      const row = table?.get(keyOf(key))
+      const row = table?.get(entityKeyId(key))
       if (!row) return undefined
       return { values: features.map((f) => row.values.get(f) ?? null), eventTs: row.eventTs }
     })

@@ -5,7 +5,7 @@
 import type { OnlineStore } from './contracts.js'
 import { onlineReadChannel, traced } from './diagnostics.js'
 import { formatTime } from './duration.js'
-import { serializeEntityKey } from './entity-key.js'
+import { entityKeyId, serializeEntityKey } from './entity-key.js'
 import { LarderError } from './errors.js'
 import { applyOnDemand, type OnDemandInput, type OnDemandTransforms } from './on-demand.js'
 import { type RegistryIndex, type ResolvedRefs, resolveRefs } from './refs.js'
@@ -428,7 +428,7 @@ function entityKeys(
       uniqueKeys.push(key)
       continue
     }
-    const s = Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
+    const s = entityKeyId(key)
     let idx = seen.get(s)
     if (idx === undefined) {
       idx = uniqueKeys.length

@@ -208,19 +208,19 @@ export function materializeView(
   stores: { offline: OfflineStore; online: OnlineStore },
   onProgress?: (p: MaterializeProgress) => void,
 ): Promise<MaterializeViewResult> {
-  const run = () => copyLatest(index, view, start, end, stores, onProgress)
+  const run = () => copyLatest(index, view, { start, end }, stores, onProgress)
   if (!materializeChannel.hasSubscribers) return run()
   const context = { offlineStore: stores.offline, onlineStore: stores.online, view, start, end }
   return traced(materializeChannel, context, run)
 }
 
+/** The body of {@link materializeView}. */
 async function copyLatest(
   index: RegistryIndex,
   view: StoredViewSpec,
-  start: bigint,
-  end: bigint,
+  { start, end }: { start: bigint; end: bigint },
   stores: { offline: OfflineStore; online: OnlineStore },
-  onProgress?: (p: MaterializeProgress) => void,
+  onProgress: ((p: MaterializeProgress) => void) | undefined,
 ): Promise<MaterializeViewResult> {
   const began = performance.now()
   const joinKeys = index.joinKeys(view)

@@ -21,6 +21,7 @@ import {
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb'
 import {
+  entityKeyId,
   isLarderError,
   LarderError,
   type OnlineRow,
@@ -160,11 +161,6 @@ interface DedupedRow {
   index: number
   /** The row's feature attributes (filled before anything is sent). */
   attributes: Record<string, AttributeValue>
-}
-
-/** A string key of a serialized entity key (Map key). */
-function keyString(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
 }
 
 function message(err: unknown): string {
@@ -533,7 +529,7 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
     // conditional writes of one key would only race each other).
     const byKey = new Map<string, DedupedRow>()
     rows.forEach((row, index) => {
-      const k = keyString(row.key)
+      const k = entityKeyId(row.key)
       const seen = byKey.get(k)
       if (!seen || winsAgainst(row, seen.row)) byKey.set(k, { row, index, attributes: {} })
     })
@@ -582,7 +578,7 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
         'checking stored timestamps',
       )
       candidates = rows.filter((d) =>
-        winsAgainst(d.row, storedStamps(stored.get(keyString(d.row.key)))),
+        winsAgainst(d.row, storedStamps(stored.get(entityKeyId(d.row.key)))),
       )
     }
     const results = await mapConcurrent(candidates, this.#concurrency, async (d) => {
@@ -635,7 +631,7 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
     )
     const winners: WriteRequest[] = []
     for (const d of rows) {
-      const item = stored.get(keyString(d.row.key))
+      const item = stored.get(entityKeyId(d.row.key))
       if (!winsAgainst(d.row, storedStamps(item))) continue
       const next: Record<string, AttributeValue> = { ...(partial ? item : undefined) }
       Object.assign(next, d.attributes)
@@ -682,7 +678,7 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
     doing: string,
   ): Promise<Map<string, Record<string, AttributeValue>>> {
     const unique = new Map<string, Uint8Array>()
-    for (const k of keys) unique.set(keyString(k), k)
+    for (const k of keys) unique.set(entityKeyId(k), k)
     const request: Omit<KeysAndAttributes, 'Keys'> = {}
     if (attributes) {
       const names: Record<string, string> = { '#k': ENTITY_ID }
@@ -710,7 +706,7 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
         )
         for (const item of out.Responses?.[table] ?? []) {
           const id = item[ENTITY_ID]?.B
-          if (id) found.set(keyString(id), item)
+          if (id) found.set(entityKeyId(id), item)
         }
         const left = out.UnprocessedKeys?.[table]
         if (!left?.Keys?.length) return
@@ -736,7 +732,7 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
     // Each stored row is decoded once, however often its key repeats.
     const decoded = new Map<Record<string, AttributeValue>, OnlineValue>()
     return keys.map((k) => {
-      const item = items.get(keyString(k))
+      const item = items.get(entityKeyId(k))
       if (!item) return undefined
       let value = decoded.get(item)
       if (!value) {

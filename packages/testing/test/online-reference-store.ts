@@ -1,8 +1,11 @@
 /**
- * A minimal in-memory online store, written from SEMANTICS.md alone: the reference the online
+ * A minimal in-memory online store, written from SEMANTICS.md: the reference the online
  * conformance suite is checked against (core ships its own `MemoryOnlineStore` for users).
+ * It takes the write rule from core (`winsAgainst`, the rule's one home); the suite's cases
+ * pin the rule down with expected values, so a wrong rule fails them here too.
  */
 import {
+  entityKeyId,
   type OnlineRow,
   OnlineStoreBase,
   type OnlineStoreUpdate,
@@ -15,10 +18,6 @@ interface StoredRow {
   values: Map<string, unknown>
   eventTs: bigint
   createdTs: bigint | null
-}
-
-function keyString(key: Uint8Array): string {
-  return Buffer.from(key.buffer, key.byteOffset, key.byteLength).toString('latin1')
 }
 
 /**
@@ -82,7 +81,7 @@ export class ReferenceOnlineStore extends OnlineStoreBase {
     const table = this.#table(view, true)!
     let written = 0
     for (const r of rows) {
-      const key = keyString(r.key)
+      const key = entityKeyId(r.key)
       const stored = table.get(key)
       if (stored && !this.#wins(r, stored)) continue
       const values = new Map(stored?.values)
@@ -104,7 +103,7 @@ export class ReferenceOnlineStore extends OnlineStoreBase {
   ): Promise<Array<OnlineValue | undefined>> {
     const table = this.#table(view, false)
     return keys.map((key) => {
-      const stored = table?.get(keyString(key))
+      const stored = table?.get(entityKeyId(key))
       if (!stored) return undefined
       return {
         values: features.map((f) => {
