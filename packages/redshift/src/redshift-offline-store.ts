@@ -32,7 +32,7 @@ import {
   type RedshiftTarget,
 } from './data-api.js'
 import { redshiftDialect } from './redshift-dialect.js'
-import { type RedshiftSourceSpec, sourceTableParts } from './redshift-source.js'
+import { type RedshiftSourceSpec, redshiftSourceKind, sourceTableParts } from './redshift-source.js'
 
 const COMPONENT = 'redshift'
 /** Statement size the store stays under (the Data API takes 100 KB). */
@@ -267,7 +267,7 @@ class RedshiftRunner implements SqlRunner {
 /** The Redshift offline store. Create it with {@link redshiftOfflineStore}. */
 export class RedshiftOfflineStore extends SqlOfflineStoreBase {
   readonly name = 'redshift'
-  readonly sourceKinds = ['redshift']
+  readonly sourceKinds = [redshiftSourceKind]
   protected readonly dialect = redshiftDialect
   readonly #options: RedshiftOfflineStoreOptions
 

@@ -3,11 +3,11 @@
  * `SourceSpec` with `kind: 'redshift'`) the registry stores.
  */
 import {
+  checkSource,
   LarderError,
   parseRelationName,
   type SourceKind,
   type SourceSpec,
-  validateCommonSourceFields,
 } from '@larder/core'
 
 const COMPONENT = 'redshift'
@@ -91,7 +91,7 @@ export function redshiftSource(options: RedshiftSourceOptions): RedshiftSourceSp
     const value = options[key]
     if (value !== undefined) (spec as Record<string, unknown>)[key] = structuredClone(value)
   }
-  redshiftSourceKind.validate(spec)
+  checkSource(spec, redshiftSourceKind)
   return spec
 }
 
@@ -120,15 +120,14 @@ export function sourceTableParts(spec: RedshiftSourceSpec): string[] {
   return withSchema
 }
 
-/** Checks the fields of a Redshift source spec (also on specs loaded from the registry). */
+/**
+ * The `redshift` source kind: a table or a query. Core checks the fields every source shares
+ * (on definition, plan and registry load); this checks Redshift's own.
+ */
 export const redshiftSourceKind: SourceKind<RedshiftSourceSpec> = {
   kind: 'redshift',
   validate(spec: RedshiftSourceSpec): void {
     if (!spec || typeof spec !== 'object') throw invalid('redshiftSource() needs an options object')
-    if (spec.kind !== 'redshift') {
-      throw invalid(`source '${String(spec.name)}' has kind '${String(spec.kind)}', not 'redshift'`)
-    }
-    validateCommonSourceFields(spec)
     const hasTable = typeof spec.table === 'string' && spec.table !== ''
     const hasQuery = typeof spec.query === 'string' && spec.query.trim() !== ''
     if (hasTable === hasQuery) {
