@@ -304,7 +304,7 @@ describe('larder ingest (child process, Kafka test broker)', () => {
     const a = startIngest(dir)
     await waitFor('the first member', () => /reading partitions 0, 1, 2/.test(a.err()))
     const list = events(0, 3000, 40)
-    await produce(topic, list)
+    await produce(topic, list.slice(0, 1500))
     const logDir = join(dir, 'data', 'trips_log')
     await waitFor('the first parts', () => {
       try {
@@ -313,7 +313,12 @@ describe('larder ingest (child process, Kafka test broker)', () => {
         return false
       }
     })
+    // B joins while A is still writing; the rest arrives while both share the partitions.
     const b = startIngest(dir)
+    await waitFor('the second member to get partitions', () =>
+      /reading partitions \d/.test(b.err()),
+    )
+    await produce(topic, list.slice(1500))
     await waitFor('both to catch up', () => caughtUp(topic, 'larder.ingest_test.driver_trips'))
     a.child.kill('SIGTERM')
     b.child.kill('SIGTERM')
