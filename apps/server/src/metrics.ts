@@ -72,6 +72,11 @@ export class ServerMetrics {
     help: 'Version of the registry snapshot being served',
     registers: [this.registry],
   })
+  readonly registryStale = new Gauge({
+    name: 'larder_registry_stale',
+    help: '1 when the last registry reload failed and the previous snapshot is being served',
+    registers: [this.registry],
+  })
   readonly registryLastRefresh = new Gauge({
     name: 'larder_registry_last_refresh_timestamp_seconds',
     help: 'Unix time of the last successful registry reload',

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net'
 import { type FeatureStore, formatTime, LarderError } from '@larder/core'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { type Logger as PinoLogger, pino } from 'pino'
-import { HttpError, toErrorAnswer } from './errors.js'
+import { HttpError, scrubMessage, toErrorAnswer } from './errors.js'
 import { checkReadiness } from './health.js'
 import { parseRequestJson } from './json.js'
 import { answerClientError, checkNumberOption, withDeadline } from './limits.js'
@@ -440,17 +440,35 @@ export async function createFeatureServer(
 
   // Liveness: the process answers. No I/O, so a slow store never makes it fail.
   let registryVersion: number | undefined
+  // Liveness, with the registry snapshot's state: a registry that cannot be read keeps the
+  // last good snapshot serving, and says so here (registry_stale) and in the metrics.
+  const registryState = () => {
+    const status = store.registryStatus()
+    return {
+      ...(registryVersion !== undefined && { registry_version: registryVersion }),
+      registry_stale: status.stale,
+      ...(status.lastError !== undefined && {
+        registry_error: scrubMessage(status.lastError, repoPath),
+      }),
+    }
+  }
   app.get('/health', async () => ({
     status: 'ok',
     project: store.project,
-    ...(registryVersion !== undefined && { registry_version: registryVersion }),
+    ...registryState(),
   }))
 
   // Readiness: the registry reads and the online store answers, within the deadline.
   app.get('/health/ready', async (request, reply) => {
     try {
-      const version = await checkReadiness(store, Math.min(requestTimeoutMs || 5000, 5000))
-      return { status: 'ready', project: store.project, registry_version: version }
+      const ready = await checkReadiness(store, Math.min(requestTimeoutMs || 5000, 5000))
+      return {
+        status: 'ready',
+        project: store.project,
+        registry_version: ready.version,
+        registry_stale: ready.stale,
+        ...(ready.error !== undefined && { registry_error: scrubMessage(ready.error, repoPath) }),
+      }
     } catch (err) {
       const { body } = toErrorAnswer(err, request.id, bodyLimit, repoPath)
       request.log.warn({ err }, 'readiness check failed')
@@ -472,8 +490,10 @@ export async function createFeatureServer(
       metrics.registryVersion.set(index.data.version)
       registryVersion = index.data.version
       metrics.registryLastRefresh.set(Date.now() / 1000)
+      metrics.registryStale.set(0)
     } catch (err) {
       metrics.registryRefreshes.inc({ result: 'error' })
+      metrics.registryStale.set(1)
       app.log.warn({ err }, 'registry refresh failed; serving the previous snapshot')
     }
   }

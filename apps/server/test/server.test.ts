@@ -541,6 +541,7 @@ describe('operations', () => {
       status: 'ok',
       project: 'server_test',
       registry_version: expect.any(Number),
+      registry_stale: false,
     })
   })
 
@@ -676,15 +677,15 @@ describe('operations', () => {
       const a = await post(srv, '/get-online-features', body, { 'x-request-id': 'r-500' })
       expectError(a, 500, 'INTERNAL', /request id r-500/)
       expect(a.text).not.toMatch(/secret/)
-      // The registry cannot be read: the server is alive but not ready, and says why
-      // without the repo's absolute path.
+      // The online store is down (and the registry unreadable): the server is alive but not
+      // ready, retryable, and nothing leaks the repo's absolute path. (A registry that cannot
+      // be read alone leaves the server ready on its last snapshot, flagged stale:
+      // shared-registry.test.ts.)
       writeFileSync(join(d2, 'data/registry.json'), '{ not json')
       expect((await call(srv, 'GET', '/health')).status).toBe(200)
       const h = await call(srv, 'GET', '/health/ready')
       expect(h.status).toBe(503)
       expect(h.headers.get('retry-after')).toBe('1')
-      expect(h.json.error.code).toMatch(/REGISTRY_CORRUPT|INVALID/)
-      expect(h.json.error.message).toMatch(/data\/registry\.json/)
       expect(h.text).not.toContain(d2)
     } finally {
       await srv.close()

@@ -132,6 +132,19 @@ export interface ApplyResult extends PlanResult {
   version: number
 }
 
+/** What {@link FeatureStore.registryStatus} reports. */
+export interface RegistryStatus {
+  /** Version of the snapshot being served; absent before the first successful load. */
+  version?: number
+  /** When that snapshot was loaded. */
+  loadedAt?: Date
+  /** True when the last reload failed: reads go on from the last good snapshot. */
+  stale: boolean
+  /** Why the last reload failed. */
+  lastError?: string
+  lastErrorAt?: Date
+}
+
 /**
  * The entry point to a feature repo.
  * @example
@@ -150,6 +163,7 @@ export class FeatureStore {
   private readonly clock: () => Date
   private snapshot: { index: RegistryIndex; at: number } | undefined
   private refreshing: Promise<RegistryIndex> | undefined
+  private refreshFailure: { error: unknown; at: number } | undefined
 
   constructor(options: FeatureStoreOptions) {
     this.repoPath = resolve(options.repoPath)
@@ -380,12 +394,39 @@ export class FeatureStore {
         )
         const index = new RegistryIndex(data)
         this.snapshot = { index, at: Date.now() }
+        this.refreshFailure = undefined
         return index
+      } catch (error) {
+        this.refreshFailure = { error, at: Date.now() }
+        throw error
       } finally {
         this.refreshing = undefined
       }
     })()
     return this.refreshing
+  }
+
+  /**
+   * The state of the registry snapshot reads use: its version and when it was loaded, and
+   * whether the last reload failed (`stale`: reads go on from the last good copy).
+   * @example
+   * const { stale, lastError } = store.registryStatus()
+   */
+  registryStatus(): RegistryStatus {
+    const failure = this.refreshFailure
+    return {
+      ...(this.snapshot
+        ? { version: this.snapshot.index.data.version, loadedAt: new Date(this.snapshot.at) }
+        : {}),
+      stale: failure !== undefined,
+      ...(failure
+        ? {
+            lastError:
+              failure.error instanceof Error ? failure.error.message : String(failure.error),
+            lastErrorAt: new Date(failure.at),
+          }
+        : {}),
+    }
   }
 
   private get onDemandTransforms() {
