@@ -250,3 +250,34 @@ describe('BigQuery emulator with the official client', () => {
     ])
   })
 })
+
+describe('long-running jobs (holdQueries) and jobs.cancel', () => {
+  test('a held job is RUNNING until released; a cancelled one ends with stopped', async () => {
+    const heldIds: string[] = []
+    emulator.holdQueries((id, sql) => {
+      if (!sql.includes('held_marker')) return false
+      heldIds.push(id)
+      return true
+    })
+    try {
+      const [first] = await bq.createQueryJob({ query: 'SELECT 1 AS held_marker' })
+      const [, , pending] = await first
+        .getQueryResults({ autoPaginate: false, timeoutMs: 10 })
+        .catch((e) => [undefined, undefined, e])
+      expect(String(pending)).toContain('did not complete')
+      emulator.release(heldIds[0] as string)
+      const [rows] = await first.getQueryResults()
+      expect(rows).toEqual([{ held_marker: 1 }])
+
+      const [second] = await bq.createQueryJob({ query: 'SELECT 2 AS held_marker' })
+      const [running] = await second.getMetadata()
+      expect(running.status.state).toBe('RUNNING')
+      await second.cancel()
+      const [done] = await second.getMetadata()
+      expect(done.status).toMatchObject({ state: 'DONE', errorResult: { reason: 'stopped' } })
+      await expect(second.getQueryResults()).rejects.toThrow('Job execution was cancelled')
+    } finally {
+      emulator.holdQueries(undefined)
+    }
+  })
+})

@@ -35,6 +35,16 @@ export interface BigQueryEmulator {
   projectId: string
   /** Runs DuckDB SQL directly (test setup, e.g. `CREATE SCHEMA ds; CREATE TABLE ds.t AS FROM range(10)`). */
   query(sql: string): Promise<QueryResult>
+  /**
+   * Makes query jobs look long-running, as on BigQuery: a job whose SQL `hold(jobId, sql)`
+   * accepts runs, but its state stays RUNNING (getQueryResults answers `jobComplete: false`
+   * after waiting up to `timeoutMs`, at most 200 ms here) until `release(jobId)` or a
+   * `jobs.cancel`, which ends it with `stopped` ("Job execution was cancelled"), as the API
+   * does. `holdQueries(undefined)` stops holding new jobs.
+   */
+  holdQueries(hold: ((jobId: string, sql: string) => boolean) | undefined): void
+  /** Ends the hold of a job: it completes with its result. */
+  release(jobId: string): void
   close(): Promise<void>
 }
 
@@ -90,6 +100,8 @@ export async function startBigQueryEmulator(
   const keptResults = options.keptResults ?? 100
   const jobs = new Map<string, StoredJob>()
   const withRows: string[] = []
+  let holdPredicate: ((jobId: string, sql: string) => boolean) | undefined
+  const held = new Set<string>()
   /** Stores a job; only the last `keptResults` jobs keep their result rows in memory. */
   const remember = (jobId: string, stored: StoredJob): void => {
     jobs.set(jobId, stored)
@@ -240,8 +252,39 @@ export async function startBigQueryEmulator(
       }),
       result: { fields, rows: result.rows },
     }
+    if (holdPredicate?.(jobId, query.query)) {
+      held.add(jobId)
+      stored.resource.status = { state: 'RUNNING' }
+    }
     remember(jobId, stored)
     return stored
+  }
+
+  /** A held job: RUNNING until released or cancelled. */
+  const isHeld = (jobId: string): boolean => held.has(jobId)
+  const release = (jobId: string): void => {
+    if (!held.delete(jobId)) return
+    const stored = jobs.get(jobId)
+    if (stored) stored.resource.status = { state: 'DONE' }
+  }
+  const cancel = (project: string, jobId: string): void => {
+    if (!held.delete(jobId)) return // a finished job: cancelling changes nothing
+    const stored = jobs.get(jobId)
+    if (!stored) return
+    const error = apiError(
+      400,
+      'stopped',
+      'Job execution was cancelled: User requested cancellation',
+    )
+    const body = error.response.json as { error: { errors: unknown[] } }
+    stored.resource.status = {
+      state: 'DONE',
+      errorResult: body.error.errors[0],
+      errors: body.error.errors,
+    }
+    stored.failure = error.response
+    delete stored.result
+    void project
   }
 
   const queryStatsTimes = (): Record<string, string> => {
@@ -528,12 +571,13 @@ export async function startBigQueryEmulator(
       case 'POST queries':
         return { status: 200, json: await jobsQuery(project, body()) }
       case 'GET queries/:':
-        return { status: 200, json: getQueryResults(project, parts[1]!, req.query) }
+        return { status: 200, json: await getQueryResults(project, parts[1]!, req.query) }
       case 'POST jobs':
         return { status: 200, json: await jobsInsert(project, body()) }
       case 'GET jobs/:':
         return { status: 200, json: getJob(project, parts[1]!).resource }
       case 'POST jobs/:/cancel':
+        cancel(project, parts[1]!)
         return {
           status: 200,
           json: { kind: 'bigquery#jobCancelResponse', job: getJob(project, parts[1]!).resource },
@@ -656,6 +700,13 @@ export async function startBigQueryEmulator(
     const jobId = `job_${randomUUID().replaceAll('-', '_')}`
     const stored = await runQueryJob(project, jobId, b)
     if (stored.failure) throw new HttpError(stored.failure)
+    if (isHeld(jobId)) {
+      return {
+        kind: 'bigquery#queryResponse',
+        jobReference: { projectId: project, jobId, location: LOCATION },
+        jobComplete: false,
+      }
+    }
     const format = b.formatOptions as { useInt64Timestamp?: boolean } | undefined
     return {
       kind: 'bigquery#queryResponse',
@@ -666,12 +717,24 @@ export async function startBigQueryEmulator(
     }
   }
 
-  const getQueryResults = (
+  const getQueryResults = async (
     project: string,
     jobId: string,
     qs: URLSearchParams,
-  ): Record<string, unknown> => {
+  ): Promise<Record<string, unknown>> => {
     const stored = getJob(project, jobId)
+    if (isHeld(jobId)) {
+      // Still running: wait a little (the API waits up to timeoutMs), then say so.
+      const wait = Math.min(200, Number(qs.get('timeoutMs') ?? 200))
+      await new Promise((r) => setTimeout(r, wait))
+      if (isHeld(jobId)) {
+        return {
+          kind: 'bigquery#getQueryResultsResponse',
+          jobReference: { projectId: project, jobId, location: LOCATION },
+          jobComplete: false,
+        }
+      }
+    }
     if (stored.failure) throw new HttpError(stored.failure)
     if (!stored.result) badRequest(`Job ${jobId} is not a query job`)
     if (stored.expired) {
@@ -854,6 +917,10 @@ export async function startBigQueryEmulator(
     port: server.port,
     projectId,
     query: (sql) => db.run(sql),
+    holdQueries: (hold) => {
+      holdPredicate = hold
+    },
+    release,
     close: async () => {
       await server.close()
       db.close()
