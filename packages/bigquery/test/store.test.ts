@@ -261,6 +261,31 @@ describe('bigquery offline store', () => {
     )
   })
 
+  test('abort cancels the running BigQuery job (jobs.cancel), whatever it is doing', async () => {
+    const held: string[] = []
+    emulator.holdQueries((id, sql) => {
+      if (!sql.includes('__larder_v0')) return false
+      held.push(id)
+      return true
+    })
+    try {
+      const controller = new AbortController()
+      const job = await fs.getHistoricalFeatures({
+        entityDf: entityRows(3),
+        features: ['stats:trips'],
+        signal: controller.signal,
+      })
+      const reading = job.toArrow()
+      while (held.length === 0) await new Promise((r) => setTimeout(r, 20))
+      controller.abort(new Error('user gave up'))
+      await expect(reading).rejects.toThrow('user gave up')
+      const [meta] = await client.job(held[0] as string).getMetadata()
+      expect(meta.status).toMatchObject({ state: 'DONE', errorResult: { reason: 'stopped' } })
+    } finally {
+      emulator.holdQueries(undefined)
+    }
+  })
+
   test('an aborted retrieval rejects with the reason; temporary tables are dropped on close', async () => {
     const temporary = async () =>
       Number(
