@@ -279,8 +279,15 @@ describe('bigquery offline store', () => {
       while (held.length === 0) await new Promise((r) => setTimeout(r, 20))
       controller.abort(new Error('user gave up'))
       await expect(reading).rejects.toThrow('user gave up')
-      const [meta] = await client.job(held[0] as string).getMetadata()
-      expect(meta.status).toMatchObject({ state: 'DONE', errorResult: { reason: 'stopped' } })
+      // The cancel request goes out when the signal fires; the rejection does not wait for it.
+      let status: unknown
+      for (let i = 0; i < 100; i++) {
+        const [meta] = await client.job(held[0] as string).getMetadata()
+        status = meta.status
+        if (meta.status.state === 'DONE') break
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      expect(status).toMatchObject({ state: 'DONE', errorResult: { reason: 'stopped' } })
     } finally {
       emulator.holdQueries(undefined)
     }
