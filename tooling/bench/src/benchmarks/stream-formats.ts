@@ -10,6 +10,8 @@
  * Check (after the clock): every decoded row's values (int64 and timestamps as exact integers)
  * in order.
  */
+
+import type { StreamFormat } from '@larder/core'
 import { startSchemaRegistryEmulator } from '@larder/emulators'
 import { avroFormat, jsonFormat, protobufFormat } from '@larder/formats'
 import avro from 'avsc'
@@ -98,6 +100,17 @@ async function inBatches(
   for (let i = 0; i < values.length; i += BATCH) await decode(values.slice(i, i + BATCH))
 }
 
+/** Larder's side of the framed cases: the format's decoder, batch by batch. */
+async function decodeAll(format: StreamFormat, values: Uint8Array[], d: Rows): Promise<void> {
+  const decoder = format.createDecoder()
+  await inBatches(values, async (batch) => {
+    for (const r of await decoder.decodeBatch(batch)) {
+      const o = r.row as Record<string, unknown>
+      d.add({ ...o, micros: o.event_timestamp } as never)
+    }
+  })
+}
+
 export const subjects: Record<string, SubjectFactory> = {
   json: ({ n, raw }): SubjectRunner => {
     const values = Array.from({ length: n as number }, (_, i) => {
@@ -177,13 +190,7 @@ export const subjects: Record<string, SubjectFactory> = {
           })
           return
         }
-        const decoder = format.createDecoder()
-        await inBatches(values, async (batch) => {
-          for (const r of await decoder.decodeBatch(batch)) {
-            const o = r.row as Record<string, unknown>
-            d.add({ ...o, micros: o.event_timestamp } as never)
-          }
-        })
+        await decodeAll(format, values, d)
       },
       check: () => d.check(),
       close: () => registry.close(),
@@ -234,13 +241,7 @@ export const subjects: Record<string, SubjectFactory> = {
           })
           return
         }
-        const decoder = format.createDecoder()
-        await inBatches(values, async (batch) => {
-          for (const r of await decoder.decodeBatch(batch)) {
-            const o = r.row as Record<string, unknown>
-            d.add({ ...o, micros: o.event_timestamp } as never)
-          }
-        })
+        await decodeAll(format, values, d)
       },
       check: () => d.check(),
       close: () => registry.close(),
