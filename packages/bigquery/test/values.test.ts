@@ -3,7 +3,7 @@
  * round trips do not reach (float-second timestamps, instants before 1970, NaN and
  * infinities in load jobs, DATETIME/DATE text).
  */
-import { parseTime, toArrowVector } from '@larder/core'
+import { parseTime, readColumn, toArrowVector } from '@larder/core'
 import * as arrow from 'apache-arrow'
 import { describe, expect, test } from 'vitest'
 import { rowsToBatch, tableToNdjson } from '../src/values.js'
@@ -31,7 +31,8 @@ describe('REST rows -> Arrow', () => {
       fields.map((f) => ({ name: f.name, valueType: 'timestamp' as const })),
       'test',
     )
-    const micros = (name: string) => (batch?.getChild(name)?.data[0]?.values as BigInt64Array)[0]
+    const micros = (name: string) =>
+      readColumn(batch?.getChild(name) as arrow.Vector, 'timestamp', name)[0]
     expect(micros('a')).toBe(-1n)
     expect(micros('b')).toBe(parseTime('2024-01-04T00:00:00Z'))
     expect(micros('c')).toBe(parseTime('2024-01-01T10:00:00.000001Z'))
