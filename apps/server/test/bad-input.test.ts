@@ -9,23 +9,21 @@ import { join } from 'node:path'
 import { type FeatureStore, formatTime } from '@larder/core'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
 import { createFeatureServer, type FeatureServer } from '../src/index.js'
-import { HOUR, makeRepo, openStore } from './fixture.js'
+import { serveRepo } from './fixture.js'
 
 let dir: string
 let base: bigint
 let store: FeatureStore
 let server: FeatureServer
+let served: Awaited<ReturnType<typeof serveRepo>> | undefined
 
 beforeAll(async () => {
-  ;({ dir, base } = await makeRepo())
-  store = openStore(dir)
-  await store.materialize(formatTime(base - HOUR), formatTime(base + 10n * HOUR))
-  server = await createFeatureServer(store, { port: 0, logger: false })
+  served = await serveRepo({})
+  ;({ dir, base, store, server } = served)
 }, 60_000)
 
 afterAll(async () => {
-  await server?.close()
-  rmSync(dir, { recursive: true, force: true })
+  await served?.close()
 })
 
 async function post(path: string, body: unknown) {

@@ -2,7 +2,7 @@
  * A real feature repo on a temp dir for the server tests: Parquet files written with
  * @larder/file, the registry applied, the SQLite online store materialized.
  */
-import { mkdirSync, mkdtempSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -11,6 +11,7 @@ import {
   FeatureStore,
   featureService,
   featureView,
+  formatTime,
   onDemandFeatureView,
   pushSource,
   requestSource,
@@ -20,6 +21,7 @@ import {
 import { fileOfflineStore, fileSource, writeTableFile } from '@larder/file'
 import { sqliteOnlineStore } from '@larder/sqlite'
 import * as arrow from 'apache-arrow'
+import { createFeatureServer, type FeatureServer, type FeatureServerOptions } from '../src/index.js'
 
 export const BIG = 2n ** 60n + 1n // beyond 2^53: must survive JSON exactly
 export const HOUR = 3_600_000_000n
@@ -140,4 +142,31 @@ export async function makeRepo(): Promise<{ dir: string; base: bigint }> {
   await store.apply()
   await store.close()
   return { dir, base }
+}
+
+/**
+ * A fresh repo with the batch view materialized and a server over it on a free port (no
+ * logger). `close()` stops the server and removes the repo.
+ */
+export async function serveRepo(options: FeatureServerOptions = {}): Promise<{
+  dir: string
+  base: bigint
+  store: FeatureStore
+  server: FeatureServer
+  close(): Promise<void>
+}> {
+  const { dir, base } = await makeRepo()
+  const store = openStore(dir)
+  await store.materialize(formatTime(base - HOUR), formatTime(base + 10n * HOUR))
+  const server = await createFeatureServer(store, { port: 0, logger: false, ...options })
+  return {
+    dir,
+    base,
+    store,
+    server,
+    async close() {
+      await server.close()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
 }

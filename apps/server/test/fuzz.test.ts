@@ -14,25 +14,23 @@ import { propertyRuns, propertySeed } from '@larder/testing'
 import fc from 'fast-check'
 import { afterAll, beforeAll, expect, test } from 'vitest'
 import { createFeatureServer, type FeatureServer } from '../src/index.js'
-import { HOUR, makeRepo, openStore } from './fixture.js'
+import { HOUR, serveRepo } from './fixture.js'
 
 let dir: string
 let base: bigint
 let store: FeatureStore
 let server: FeatureServer
+let served: Awaited<ReturnType<typeof serveRepo>> | undefined
 const counter = fileOfflineStore()
 
 beforeAll(async () => {
-  ;({ dir, base } = await makeRepo())
-  store = openStore(dir)
-  await store.materialize(formatTime(base - HOUR), formatTime(base + 10n * HOUR))
-  server = await createFeatureServer(store, { port: 0, logger: false, bodyLimit: 64 * 1024 })
+  served = await serveRepo({ bodyLimit: 64 * 1024 })
+  ;({ dir, base, store, server } = served)
 }, 60_000)
 
 afterAll(async () => {
-  await server?.close()
+  await served?.close()
   await counter.close()
-  rmSync(dir, { recursive: true, force: true })
 })
 
 async function offlineRows(): Promise<number> {

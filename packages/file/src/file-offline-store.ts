@@ -142,7 +142,13 @@ export class FileOfflineStore extends OfflineStoreBase {
     let tempDirectory = this.#options.tempDirectory
     if (tempDirectory === undefined) {
       // Named with this pid: folders of processes that were killed are swept here.
-      await sweepStaleTempDirs(tmpdir(), 'larder-duckdb-')
+      const swept = await sweepStaleTempDirs(tmpdir(), 'larder-duckdb-')
+      if (swept.length > 0) {
+        this.context?.logger.warn(
+          { folders: swept },
+          `[file] removed ${swept.length} DuckDB temp folder(s) of processes that were killed`,
+        )
+      }
       tempDirectory = join(tmpdir(), tempDirName('larder-duckdb-'))
       await mkdir(tempDirectory, { recursive: true })
       this.#createdTempDir = tempDirectory
@@ -768,8 +774,16 @@ export class FileOfflineStore extends OfflineStoreBase {
     if (options.writeId !== undefined && (await this.#holdsWrite(plan, resolved, spec, writeId)))
       return
     await mkdir(dirname(plan.target), { recursive: true })
-    await sweepStaleTemps(plan.target)
-    if (plan.hive.length > 0) await sweepStaleTemps(resolved.path)
+    const swept = [
+      ...(await sweepStaleTemps(plan.target)),
+      ...(plan.hive.length > 0 ? await sweepStaleTemps(resolved.path) : []),
+    ]
+    if (swept.length > 0) {
+      this.context?.logger.warn(
+        { files: swept },
+        `[file] removed ${swept.length} temp file(s) a killed writer left next to source '${spec.name}'`,
+      )
+    }
     const connection = await this.connect()
     // Staged next to the target (same file system, so renames are atomic); a partitioned
     // write stages next to the source folder, outside what readers scan.

@@ -19,22 +19,13 @@ import {
   entityTable,
   FIXTURES,
   micros,
+  rejection,
   store,
   tempDir,
   view,
 } from './helpers.js'
 
 const entities = new Map([['driver', driver]])
-
-async function rejection(promise: Promise<unknown>): Promise<LarderError> {
-  try {
-    await promise
-  } catch (err) {
-    if (err instanceof LarderError) return err
-    throw err
-  }
-  throw new Error('did not reject')
-}
 
 describe('FileOfflineStore over driver_stats.parquet', () => {
   const s = store(FIXTURES)

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { DuckDBInstance } from '@duckdb/node-api'
 import type { EntitySpec, FeatureViewSpec, SourceSpec, ValueTypeName } from '@larder/core'
-import { noopLogger } from '@larder/core'
+import { LarderError, noopLogger } from '@larder/core'
 import * as arrow from 'apache-arrow'
 import { FileOfflineStore } from '../src/index.js'
 
@@ -109,4 +109,15 @@ export function columnValues(table: arrow.Table, name: string): unknown[] {
     return out
   }
   return [...vector].map((v) => v ?? null)
+}
+
+/** The LarderError a promise rejects with (fails the test when it resolves). */
+export async function rejection(promise: Promise<unknown>): Promise<LarderError> {
+  try {
+    await promise
+  } catch (err) {
+    if (err instanceof LarderError) return err
+    throw err
+  }
+  throw new Error('did not reject')
 }

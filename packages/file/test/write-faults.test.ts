@@ -6,11 +6,11 @@
 import { spawnSync } from 'node:child_process'
 import { mkdir, readdir, readlink, symlink, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { LarderError, WRITE_ID_COLUMN } from '@larder/core'
+import { WRITE_ID_COLUMN } from '@larder/core'
 import * as arrow from 'apache-arrow'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { fileSource } from '../src/index.js'
-import { duck, entityTable, store, tempDir } from './helpers.js'
+import { duck, entityTable, rejection, store, tempDir } from './helpers.js'
 
 let dir: Awaited<ReturnType<typeof tempDir>>
 let s: ReturnType<typeof store>
@@ -41,16 +41,6 @@ async function singleFile(name: string): Promise<string> {
     `COPY (SELECT 1::BIGINT AS driver_id, TIMESTAMP '2024-01-01 09:00:00' AS event_timestamp, 5::INTEGER AS trips) TO '${path}' (FORMAT parquet)`,
   )
   return path
-}
-
-async function rejection(promise: Promise<unknown>): Promise<LarderError> {
-  try {
-    await promise
-  } catch (err) {
-    if (err instanceof LarderError) return err
-    throw err
-  }
-  throw new Error('did not reject')
 }
 
 describe('write ids', () => {
