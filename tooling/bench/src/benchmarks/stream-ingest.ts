@@ -8,6 +8,9 @@
  * Each run is a fresh consumer group reading the whole topic from the beginning, timed until
  * the last event is written and committed (Larder) or parsed (raw), including leaving the
  * group. Check: the latest `trips` per key (Larder: read back from the online store).
+ * Freshness case: after catch-up, single events sent one at a time to a topic being ingested,
+ * each timed from `send` until `store.getOnlineFeatures` returns its value (Larder) or a
+ * kafkajs `eachMessage` consumer sees it (raw). Target: p99 under 1 s.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,7 +23,13 @@ import { kafkaSource } from '@larder/kafka'
 import { sqliteOnlineStore } from '@larder/sqlite'
 import { Kafka, logLevel } from 'kafkajs'
 import { Digest } from '../digest.js'
-import { compare, rateExtra, type SubjectFactory, type SubjectRunner } from '../harness.js'
+import {
+  compare,
+  latencyExtra,
+  rateExtra,
+  type SubjectFactory,
+  type SubjectRunner,
+} from '../harness.js'
 import type { BenchContext, Benchmark, BenchResult } from '../types.js'
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
@@ -54,44 +63,159 @@ function digestOf(latest: Map<number, { ts: string; trips: number }>): Digest {
 let runs = 0
 const group = (kind: string) => `bench-${kind}-${process.pid}-${runs++}`
 
+/** A repo with one stream view over `topic` (ttl none), its store opened and applied. */
+async function openRepo(dir: string, brokers: string[], topic: string, groupId: string) {
+  const repo = mkdtempSync(join(dir, 'larder-'))
+  const driver = entity({ name: 'driver', joinKeys: ['driver_id'], valueType: t.int64 })
+  const source = kafkaSource({
+    name: 'trips',
+    bootstrapServers: brokers,
+    topic,
+    format: jsonFormat(),
+    timestampField: 'event_timestamp',
+    batchSource: fileSource({
+      name: 'trips_log',
+      path: 'data/trips_log',
+      timestampField: 'event_timestamp',
+    }),
+    groupId,
+  })
+  const view = streamFeatureView({
+    name: 'driver_trips',
+    entities: [driver],
+    schema: { trips: t.int64, conv_rate: t.float64, city: t.string },
+    source,
+  })
+  const store = new FeatureStore({
+    repoPath: repo,
+    config: {
+      project: 'bench',
+      offlineStore: fileOfflineStore(),
+      onlineStore: sqliteOnlineStore({ path: join(repo, 'online.db') }),
+    },
+    definitions: [driver, view].map((definition) => ({ definition, origin: 'bench' })),
+  })
+  await store.apply()
+  return { store, repo }
+}
+
+const FRESH_TOPIC = 'fresh'
+
+/** Sends event `i` of the freshness case alone. */
+async function sendOne(producer: ReturnType<Kafka['producer']>, i: number, key: number) {
+  const e = { ...event(i), driver_id: key, event_timestamp: new Date().toISOString() }
+  await producer.send({
+    topic: FRESH_TOPIC,
+    messages: [{ key: String(key), value: JSON.stringify(e) }],
+  })
+}
+
 export const subjects: Record<string, SubjectFactory> = {
+  freshLarder: async (args): Promise<SubjectRunner> => {
+    const { brokers, n, dir } = args as unknown as Args
+    const key = 5000 + process.pid
+    const { store, repo } = await openRepo(dir, brokers, FRESH_TOPIC, group('fresh-larder'))
+    const stop = new AbortController()
+    const running = store.ingest({ signal: stop.signal })
+    const producer = new Kafka({ brokers, logLevel: logLevel.NOTHING }).producer()
+    await producer.connect()
+    let last = 0
+    let sent = 0
+    return {
+      async run() {
+        const samplesMs: number[] = []
+        for (let j = 0; j < n; j++) {
+          const i = 1_000_000 + sent++
+          const began = performance.now()
+          await sendOne(producer, i, key)
+          for (;;) {
+            const row = (
+              await store.getOnlineFeatures({
+                entities: { driver_id: [key] },
+                features: ['driver_trips:trips'],
+              })
+            ).toRows()[0]
+            if (row?.trips === BigInt(i)) break
+            await new Promise((r) => setTimeout(r, 2))
+          }
+          samplesMs.push(performance.now() - began)
+          last = i
+        }
+        return { samplesMs }
+      },
+      check: () => {
+        const d = new Digest()
+        d.row([n, last - (sent - n)])
+        return d.result()
+      },
+      async close() {
+        stop.abort()
+        await running
+        await producer.disconnect()
+        await store.close()
+        rmSync(repo, { recursive: true, force: true })
+      },
+    }
+  },
+
+  freshRaw: async (args): Promise<SubjectRunner> => {
+    const { brokers, n } = args as unknown as Args
+    const key = 6000 + process.pid
+    const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING })
+    const consumer = kafka.consumer({ groupId: group('fresh-raw'), maxWaitTimeInMs: 500 })
+    await consumer.connect()
+    await consumer.subscribe({ topics: [FRESH_TOPIC], fromBeginning: false })
+    let waiting: { i: number; done: () => void } | undefined
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const e = JSON.parse(message.value!.toString('utf8')) as ReturnType<typeof event>
+        if (e.driver_id === key && waiting && e.trips === waiting.i) waiting.done()
+      },
+    })
+    // Joined once the first own event comes back.
+    const producer = kafka.producer()
+    await producer.connect()
+    let sent = 0
+    let last = 0
+    const roundTrip = async (i: number) => {
+      const seen = new Promise<void>((done) => {
+        waiting = { i, done }
+      })
+      await sendOne(producer, i, key)
+      await seen
+    }
+    await roundTrip(2_000_000)
+    return {
+      async run() {
+        const samplesMs: number[] = []
+        for (let j = 0; j < n; j++) {
+          const i = 1_000_000 + sent++
+          const began = performance.now()
+          await roundTrip(i)
+          samplesMs.push(performance.now() - began)
+          last = i
+        }
+        return { samplesMs }
+      },
+      check: () => {
+        const d = new Digest()
+        d.row([n, last - (sent - n)])
+        return d.result()
+      },
+      async close() {
+        await consumer.disconnect()
+        await producer.disconnect()
+      },
+    }
+  },
+
   larder: (args): SubjectRunner => {
     const { brokers, n, dir } = args as unknown as Args
     let store: FeatureStore | undefined
     let repo = ''
     return {
       async before() {
-        repo = mkdtempSync(join(dir, 'larder-'))
-        const driver = entity({ name: 'driver', joinKeys: ['driver_id'], valueType: t.int64 })
-        const source = kafkaSource({
-          name: 'trips',
-          bootstrapServers: brokers,
-          topic: TOPIC,
-          format: jsonFormat(),
-          timestampField: 'event_timestamp',
-          batchSource: fileSource({
-            name: 'trips_log',
-            path: 'data/trips_log',
-            timestampField: 'event_timestamp',
-          }),
-          groupId: group('larder'),
-        })
-        const view = streamFeatureView({
-          name: 'driver_trips',
-          entities: [driver],
-          schema: { trips: t.int64, conv_rate: t.float64, city: t.string },
-          source,
-        })
-        store = new FeatureStore({
-          repoPath: repo,
-          config: {
-            project: 'bench',
-            offlineStore: fileOfflineStore(),
-            onlineStore: sqliteOnlineStore({ path: join(repo, 'online.db') }),
-          },
-          definitions: [driver, view].map((definition) => ({ definition, origin: 'bench' })),
-        })
-        await store.apply()
+        ;({ store, repo } = await openRepo(dir, brokers, TOPIC, group('larder')))
       },
       async run() {
         const stop = new AbortController()
@@ -182,7 +306,29 @@ export default {
       await producer.disconnect()
       ctx.log(`stream-ingest: ${n} events produced to a 3-partition topic`)
       const args = { brokers: broker.brokers, n, dir }
-      return await compare(ctx, {
+      await broker.createTopic(FRESH_TOPIC, 1)
+      const fresh = Math.max(20, Math.round(200 * ctx.scale))
+      const freshness = await compare(ctx, {
+        caseName: `freshness: ${fresh} single events, send -> served online (timesMs per event)`,
+        module: import.meta.url,
+        rows: fresh,
+        unit: 'op',
+        extra: latencyExtra,
+        subjects: [
+          {
+            name: 'larder ingest -> getOnlineFeatures returns it',
+            factory: 'freshLarder',
+            args: { ...args, n: fresh },
+          },
+          {
+            name: 'kafkajs eachMessage sees it (raw)',
+            baseline: true,
+            factory: 'freshRaw',
+            args: { ...args, n: fresh },
+          },
+        ],
+      })
+      const throughput = await compare(ctx, {
         caseName: `${n} JSON events, ${KEYS} keys, 3 partitions`,
         module: import.meta.url,
         rows: n,
@@ -197,6 +343,7 @@ export default {
           },
         ],
       })
+      return [...throughput, ...freshness]
     } finally {
       await broker.close()
       rmSync(dir, { recursive: true, force: true })
