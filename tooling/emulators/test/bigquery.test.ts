@@ -179,7 +179,7 @@ describe('BigQuery emulator with the official client', () => {
     // jobs.query path with default page size and autopagination.
     const [viaQuery] = await bq.query('SELECT n FROM big.numbers WHERE k = 0')
     expect(viaQuery).toHaveLength(Math.ceil(150000 / 7))
-  })
+  }, 60_000) // 150k rows through the official client: seconds, more on a loaded machine
 
   test('errors arrive as ApiError with BigQuery messages', async () => {
     await expect(bq.query('SELEC 1')).rejects.toMatchObject({

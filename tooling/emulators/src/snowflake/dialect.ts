@@ -521,10 +521,15 @@ export const PARSER_WORKAROUNDS: readonly ParserWorkaround[] = [
 /** Runs node-sql-parser's Snowflake grammar over the statement, working around its known gaps. */
 function validateSyntax(tokens: readonly Token[]): void {
   // Gap: the grammar has no `?` placeholders; check the statement with `:n` ones instead.
+  // Gap: the grammar rejects valid quoted names and strings (`""` or a dot inside a quoted
+  // name, some escaped strings); the parse sees neutral ones (translation keeps the caller's).
   let n = 0
-  const forParser = tokens.map((t) =>
-    t.kind === 'param' && t.value === '' ? rawToken(`:${++n}`) : t,
-  )
+  const forParser = tokens.map((t) => {
+    if (t.kind === 'param' && t.value === '') return rawToken(`:${++n}`)
+    if (t.kind === 'quoted') return rawToken('"Q"', 'quoted')
+    if (t.kind === 'string') return rawToken("'s'", 'string')
+    return t
+  })
   const outcome = parseWithWorkarounds(forParser, 'snowflake', PARSER_WORKAROUNDS)
   if (outcome.ok) return
   const { line, column } = outcome

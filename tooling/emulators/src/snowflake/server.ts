@@ -246,9 +246,15 @@ export async function startSnowflakeEmulator(
     if (t.kind === 'noop') return status(t.status ?? 'Statement executed successfully.')
     let last: QueryResult | undefined
     let changed = 0
-    for (const row of t.params) {
-      last = await db.run(t.sql, row)
-      changed += last.rowsChanged
+    if (t.kind === 'insert' && t.params.length > 1) {
+      // An array-bound INSERT: one statement, all rows or none.
+      changed = await db.runMany(t.sql, t.params)
+      last = { columns: [], rows: [], rowsChanged: changed, returnsRows: false }
+    } else {
+      for (const row of t.params) {
+        last = await db.run(t.sql, row)
+        changed += last.rowsChanged
+      }
     }
     if (!last) last = await db.run(t.sql)
     if (t.kind === 'select' && last.returnsRows) {

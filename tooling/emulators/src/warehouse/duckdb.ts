@@ -62,6 +62,33 @@ export class WarehouseDb {
     return task
   }
 
+  /**
+   * Runs one statement once per row of parameters (an array-bound INSERT), prepared once, in
+   * one transaction: all rows or none, as one statement is in a warehouse.
+   * @returns the rows changed in all.
+   */
+  runMany(sql: string, rows: readonly QueryParams[]): Promise<number> {
+    const task = this.queue.then(async () => {
+      await this.connection.run('BEGIN TRANSACTION')
+      try {
+        const prepared = await this.connection.prepare(sql)
+        let changed = 0
+        for (const row of rows) {
+          prepared.bind(row as DuckDBValue[])
+          const result = await prepared.run()
+          changed += result.rowsChanged
+        }
+        await this.connection.run('COMMIT')
+        return changed
+      } catch (err) {
+        await this.connection.run('ROLLBACK').catch(() => undefined)
+        throw err
+      }
+    })
+    this.queue = task.catch(() => undefined)
+    return task
+  }
+
   /** Closes the connection and the database. */
   close(): void {
     this.connection.closeSync()

@@ -202,7 +202,8 @@ function readString(
   setPos: (p: number) => void,
 ): string {
   const q = sql[start]!
-  const triple = sql.slice(start, start + 3) === q.repeat(3)
+  // Triple-quoted strings are BigQuery's; in Snowflake `'''` opens a string with a quote in it.
+  const triple = dialect.doubleQuotedStrings && sql.slice(start, start + 3) === q.repeat(3)
   let i = start + (triple ? 3 : 1)
   let value = ''
   for (;;) {
