@@ -376,5 +376,12 @@ describe('larder ingest (child process, Kafka test broker)', () => {
     expect(readOf(a)).toBeGreaterThan(0)
     expect(readOf(b)).toBeGreaterThan(0)
     expect(readOf(a) + readOf(b)).toBe(600)
+
+    // A view that is not a stream view: one line, exit 1, nothing started.
+    const bad = await larder(dir, ['ingest', '--views', 'nope'])
+    expect(bad.status).toBe(1)
+    expect(bad.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^error: .*stream feature view 'nope' is not registered/),
+    ])
   }, 60_000)
 })
