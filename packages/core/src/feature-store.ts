@@ -67,6 +67,11 @@ export interface MaterializeOptions {
   views?: readonly string[]
   /** Called after every written batch and when each view is done. */
   onProgress?: (progress: MaterializeProgress) => void
+  /**
+   * Cancels the materialization: it rejects with `signal.reason` and records no interval for
+   * a view it did not finish (rows already written stay: re-running is a no-op for them).
+   */
+  signal?: AbortSignal
 }
 
 /** What `push` wrote. */
@@ -494,9 +499,20 @@ export class FeatureStore {
     options: MaterializeOptions,
   ): Promise<MaterializeViewResult[]> {
     const stores = { offline: this.config.offlineStore, online: this.config.onlineStore }
+    const signal = options.signal
+    signal?.throwIfAborted()
     const settled = await Promise.allSettled(
       jobs.map(async ({ view, start, end }) => {
-        const result = await materializeView(index, view, start, end, stores, options.onProgress)
+        const result = await materializeView(
+          index,
+          view,
+          start,
+          end,
+          stores,
+          options.onProgress,
+          signal,
+        )
+        signal?.throwIfAborted()
         // Recorded only once every row of the view is written.
         await this.registry.update((data) => {
           data.materializations[view.name] = mergeInterval(
@@ -513,6 +529,8 @@ export class FeatureStore {
       s.status === 'rejected' ? [{ view: jobs[i]!.view.name, err: s.reason as unknown }] : [],
     )
     if (failed.length > 0) {
+      // Cancelled: the caller gets its own reason, as from fetch.
+      if (signal?.aborted) throw signal.reason
       const first = failed[0]!
       const done = jobs.length - failed.length
       throw new LarderError(

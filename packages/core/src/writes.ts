@@ -207,8 +207,9 @@ export function materializeView(
   end: bigint,
   stores: { offline: OfflineStore; online: OnlineStore },
   onProgress?: (p: MaterializeProgress) => void,
+  signal?: AbortSignal,
 ): Promise<MaterializeViewResult> {
-  const run = () => copyLatest(index, view, { start, end }, stores, onProgress)
+  const run = () => copyLatest(index, view, { start, end }, stores, onProgress, signal)
   if (!materializeChannel.hasSubscribers) return run()
   const context = { offlineStore: stores.offline, onlineStore: stores.online, view, start, end }
   return traced(materializeChannel, context, run)
@@ -221,6 +222,7 @@ async function copyLatest(
   { start, end }: { start: bigint; end: bigint },
   stores: { offline: OfflineStore; online: OnlineStore },
   onProgress: ((p: MaterializeProgress) => void) | undefined,
+  signal: AbortSignal | undefined,
 ): Promise<MaterializeViewResult> {
   const began = performance.now()
   const joinKeys = index.joinKeys(view)
@@ -235,8 +237,10 @@ async function copyLatest(
     features: featureNames,
     start,
     end,
+    ...(signal ? { signal } : {}),
   })
   for await (const batch of batches) {
+    signal?.throwIfAborted()
     const n = batch.numRows
     if (n === 0) continue
     const col = (name: string) => {
@@ -262,6 +266,7 @@ async function copyLatest(
     rowsWritten += await writeOnline(stores.online, view, featureNames, rows, 'materialize')
     onProgress?.({ view: view.name, rowsRead, rowsWritten, done: false })
   }
+  signal?.throwIfAborted()
   onProgress?.({ view: view.name, rowsRead, rowsWritten, done: true })
   return {
     view: view.name,

@@ -171,6 +171,26 @@ describe('serving', () => {
     await store.apply()
   })
 
+  test('a cancelled materialization rejects with the abort reason and records no interval', async () => {
+    const before = new AbortController()
+    before.abort()
+    await expect(
+      store.materialize('2025-12-31T00:00:00Z', '2026-01-01T06:00:00Z', {
+        signal: before.signal,
+      }),
+    ).rejects.toMatchObject({ name: 'AbortError' })
+    // Cancelled after its first batch: the rows written stay, the interval is not recorded.
+    const during = new AbortController()
+    const reason = new Error('stop')
+    await expect(
+      store.materialize('2025-12-31T00:00:00Z', '2026-01-01T06:00:00Z', {
+        signal: during.signal,
+        onProgress: () => during.abort(reason),
+      }),
+    ).rejects.toBe(reason)
+    expect((await store.registryDump()).materializations).toEqual({})
+  })
+
   test('materialize then read: statuses, timestamps, order, duplicates, winner by created timestamp', async () => {
     const results = await store.materialize('2025-12-31T00:00:00Z', '2026-01-01T06:00:00Z')
     expect(results.find((r) => r.view === 'driver_stats')).toMatchObject({
