@@ -625,9 +625,12 @@ export abstract class SqlOfflineStoreBase extends OfflineStoreBase {
       toTable: async (name: string) => {
         const parts = parseRelationName(name)
         const target = quoteRelationName(this.dialect, parts)
-        for (const statement of this.createTableStatements(target, sql)) {
+        const statements = this.createTableStatements(target, sql)
+        for (const [i, statement] of statements.entries()) {
+          // The last statement holds the query, and so its parameters.
+          const bound = i === statements.length - 1 ? params : []
           await this.#step(`writing the result to table ${target}`, signal, () =>
-            runner.execute(statement, params, signal ? { signal } : {}),
+            runner.execute(statement, bound, signal ? { signal } : {}),
           )
         }
         return parts
@@ -639,7 +642,8 @@ export abstract class SqlOfflineStoreBase extends OfflineStoreBase {
 
   /**
    * The statements that leave a query's result in table `target` (quoted), replacing one of
-   * that name. Override for `CREATE OR REPLACE TABLE`.
+   * that name; the last one holds the query (it gets the query's parameters). Override for
+   * `CREATE OR REPLACE TABLE`.
    * @default `DROP TABLE IF EXISTS target`, then `CREATE TABLE target AS query`
    */
   protected createTableStatements(target: string, query: string): string[] {
