@@ -736,6 +736,54 @@ describe('FileOfflineStore spilling', () => {
   }, 60_000)
 })
 
+describe('FileOfflineStore materialization reads', () => {
+  it('run on a DuckDB instance of their own, spilling into its own folder, removed on close', async () => {
+    await using dir = await tempDir()
+    const spill = join(dir.path, 'spill')
+    const s = store(FIXTURES, { tempDirectory: spill, pullMemoryLimit: '32MB' })
+    const source = fileSource({
+      name: 'driver_stats',
+      path: 'driver_stats.parquet',
+      timestampField: 'event_timestamp',
+      createdTimestampColumn: 'created',
+    })
+    const stats = view('driver_hourly_stats', source, { conv_rate: 'float32' })
+    try {
+      const latest = await collect(
+        s.pullLatest({
+          view: stats,
+          joinKeys: ['driver_id'],
+          features: ['conv_rate'],
+          start: 0n,
+          end: micros('2100-01-01T00:00:00Z'),
+        }),
+      )
+      expect(latest.numRows).toBe(5)
+      expect((await readdir(spill)).includes('pulls')).toBe(true)
+    } finally {
+      await s.close()
+    }
+    // A store that made its own temp folder removes it, pull instance's folder included.
+    const own = store(FIXTURES)
+    await collect(
+      own.pullAll({
+        view: stats,
+        joinKeys: ['driver_id'],
+        features: ['conv_rate'],
+        start: 0n,
+        end: micros('2100-01-01T00:00:00Z'),
+      }),
+    )
+    const connection = await own.connect()
+    const [[temp]] = (
+      await connection.runAndReadAll(`SELECT current_setting('temp_directory')`)
+    ).getRowsJS() as [[string]]
+    expect((await readdir(temp)).includes('pulls')).toBe(true)
+    await own.close()
+    await expect(readdir(temp)).rejects.toThrow(/ENOENT/)
+  })
+})
+
 describe('FileOfflineStore value types', () => {
   it('returns every Larder value type as the view schema says, nulls kept', async () => {
     await using dir = await tempDir()
