@@ -144,7 +144,4 @@ describe.skipIf(!found.available)('hostile names cannot inject SQL', () => {
   })
 })
 
-test.skipIf(found.available)(
-  `PostgreSQL unavailable: ${found.available ? '' : found.reason}`,
-  () => {},
-)
+if (!found.available) test.skip(`PostgreSQL unavailable: ${found.reason}`, () => {})
