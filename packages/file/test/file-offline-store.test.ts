@@ -3,7 +3,6 @@ import { join } from 'node:path'
 import {
   CREATED_TS_COLUMN,
   EVENT_TS_COLUMN,
-  LarderError,
   planHistoricalRetrieval,
   pointInTimeJoin,
 } from '@larder/core'
