@@ -3,7 +3,6 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { MergeShardsCommand, SplitShardCommand } from '@aws-sdk/client-kinesis'
 import { DuckDBInstance } from '@duckdb/node-api'
 import {
   type AnyDefinition,
@@ -13,12 +12,12 @@ import {
   streamFeatureView,
   t,
 } from '@larder/core'
+import { type KinesisStandIn, startKinesalite } from '@larder/emulators'
 import { fileOfflineStore, fileSource } from '@larder/file'
 import { jsonFormat } from '@larder/formats'
 import { sqliteOnlineStore } from '@larder/sqlite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { kinesisConnector, kinesisSource } from '../src/index.js'
-import { type KinesisStandIn, startKinesalite } from './stand-in.js'
 
 interface Event {
   driver_id: number
@@ -27,6 +26,11 @@ interface Event {
   trips: number
   city: string
 }
+
+// The AWS default chain reads these (as a user's would); never probe the metadata address.
+process.env.AWS_ACCESS_KEY_ID ??= 'larder-test'
+process.env.AWS_SECRET_ACCESS_KEY ??= 'larder-test'
+process.env.AWS_EC2_METADATA_DISABLED = 'true'
 
 let kinesis: KinesisStandIn
 const dirs: string[] = []
@@ -208,30 +212,14 @@ describe('store.ingest from Kinesis (kinesalite)', () => {
     const second = events(400, 200, 40)
     await put(stream, second)
     const [s0, s1] = shards
-    const mid =
-      (BigInt(s0!.HashKeyRange!.StartingHashKey!) + BigInt(s0!.HashKeyRange!.EndingHashKey!)) / 2n
-    await kinesis.client.send(
-      new SplitShardCommand({
-        StreamName: stream,
-        ShardToSplit: s0!.ShardId!,
-        NewStartingHashKey: String(mid),
-      }),
-    )
-    await kinesis.waitActive(stream)
+    const mid = await kinesis.split(stream, s0!.ShardId!)
     const third = events(600, 200, 40)
     await put(stream, third)
     const open = (await kinesis.shards(stream)).filter(
       (s) => !s.SequenceNumberRange?.EndingSequenceNumber,
     )
-    const upper = open.find((s) => s.HashKeyRange!.StartingHashKey === String(mid))!
-    await kinesis.client.send(
-      new MergeShardsCommand({
-        StreamName: stream,
-        ShardToMerge: upper.ShardId!,
-        AdjacentShardToMerge: s1!.ShardId!,
-      }),
-    )
-    await kinesis.waitActive(stream)
+    const upper = open.find((s) => s.HashKeyRange!.StartingHashKey === mid)!
+    await kinesis.merge(stream, upper.ShardId!, s1!.ShardId!)
     const fourth = events(800, 200, 40)
     await put(stream, fourth)
     const all = [...first, ...second, ...third, ...fourth]

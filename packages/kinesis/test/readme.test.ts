@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { startKinesalite } from '@larder/emulators'
 import { expect, test } from 'vitest'
-import { startKinesalite } from './stand-in.js'
 
 const packageDir = fileURLToPath(new URL('..', import.meta.url))
 const example = 'test/fixtures/readme-ingest.ts'

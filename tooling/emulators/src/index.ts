@@ -1,6 +1,7 @@
 export * from './bigquery/index.js'
 export * from './gcs/index.js'
 export * from './kafka/index.js'
+export * from './kinesis/index.js'
 export {
   type RedshiftEmulator,
   type RedshiftEmulatorOptions,

@@ -1,4 +1,8 @@
-// kinesalite in-process on an ephemeral loopback port, and a real AWS SDK v3 client for it.
+/**
+ * Kinesis stand-in: kinesalite (an implementation of the Kinesis API on an in-memory LevelDB)
+ * in-process on an ephemeral loopback port, with a real AWS SDK v3 client for it and the few
+ * helpers tests need (create a stream and wait for it, put records, list shards).
+ */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
@@ -6,27 +10,38 @@ import {
   DescribeStreamSummaryCommand,
   KinesisClient,
   ListShardsCommand,
+  MergeShardsCommand,
   PutRecordsCommand,
   type Shard,
+  SplitShardCommand,
 } from '@aws-sdk/client-kinesis'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import kinesalite from 'kinesalite'
 
-// The AWS default chain reads these; never probe the instance metadata address.
-process.env.AWS_ACCESS_KEY_ID ??= 'larder-test'
-process.env.AWS_SECRET_ACCESS_KEY ??= 'larder-test'
-process.env.AWS_EC2_METADATA_DISABLED = 'true'
-
+/** A running kinesalite. */
 export interface KinesisStandIn {
+  /** `http://127.0.0.1:<port>`: give it as the source's `endpoint`. */
   endpoint: string
   client: KinesisClient
   createStream(name: string, shards: number): Promise<void>
   waitActive(name: string): Promise<void>
   put(stream: string, records: Array<{ key: string; data: string | Buffer }>): Promise<void>
   shards(stream: string): Promise<Shard[]>
+  /** Splits a shard at the middle of its hash range; returns that hash key. Waits until ACTIVE. */
+  split(stream: string, shardId: string): Promise<string>
+  /** Merges two adjacent shards. Waits until ACTIVE. */
+  merge(stream: string, shardId: string, adjacentShardId: string): Promise<void>
   close(): Promise<void>
 }
 
+/**
+ * Starts kinesalite on 127.0.0.1 (ephemeral port); streams are ACTIVE at once.
+ * @example
+ * const kinesis = await startKinesalite()
+ * await kinesis.createStream('drivers', 2)
+ * await kinesis.put('drivers', [{ key: '1001', data: '{"driver_id":1001}' }])
+ * await kinesis.close()
+ */
 export async function startKinesalite(): Promise<KinesisStandIn> {
   const server: Server = kinesalite({
     createStreamMs: 0,
@@ -50,6 +65,8 @@ export async function startKinesalite(): Promise<KinesisStandIn> {
     }
     throw new Error(`stream ${name} never became ACTIVE`)
   }
+  const shards = async (stream: string) =>
+    (await client.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? []
   return {
     endpoint,
     client,
@@ -72,8 +89,31 @@ export async function startKinesalite(): Promise<KinesisStandIn> {
         if (out.FailedRecordCount) throw new Error(`${out.FailedRecordCount} records not put`)
       }
     },
-    async shards(stream) {
-      return (await client.send(new ListShardsCommand({ StreamName: stream }))).Shards ?? []
+    shards,
+    async split(stream, shardId) {
+      const shard = (await shards(stream)).find((s) => s.ShardId === shardId)
+      if (!shard?.HashKeyRange) throw new Error(`no shard ${shardId} in ${stream}`)
+      const { StartingHashKey, EndingHashKey } = shard.HashKeyRange
+      const mid = String((BigInt(StartingHashKey!) + BigInt(EndingHashKey!)) / 2n)
+      await client.send(
+        new SplitShardCommand({
+          StreamName: stream,
+          ShardToSplit: shardId,
+          NewStartingHashKey: mid,
+        }),
+      )
+      await waitActive(stream)
+      return mid
+    },
+    async merge(stream, shardId, adjacentShardId) {
+      await client.send(
+        new MergeShardsCommand({
+          StreamName: stream,
+          ShardToMerge: shardId,
+          AdjacentShardToMerge: adjacentShardId,
+        }),
+      )
+      await waitActive(stream)
     },
     async close() {
       client.destroy()
