@@ -95,6 +95,14 @@ export interface DynamodbOnlineStoreOptions {
   /** Any other client settings (e.g. `maxAttempts`, `requestHandler`), for the created client. */
   clientConfig?: DynamoDBClientConfig
   /**
+   * How long one request to DynamoDB may take, connecting included, before it fails (then
+   * retried by the SDK, `maxAttempts`, and finally BACKEND_UNAVAILABLE): a hung endpoint never
+   * hangs reads, writes or materialization. Applies to the created client unless
+   * `clientConfig.requestHandler` is given (set the timeouts on that handler then).
+   * @default 5000
+   */
+  requestTimeoutMs?: number
+  /**
    * The table of a view; `{project}` and `{view}` are replaced. Table names may hold
    * `a-z A-Z 0-9 _ - .` and be 3 to 255 characters long.
    * @default '{project}.{view}'
@@ -236,7 +244,16 @@ export class DynamodbOnlineStore extends OnlineStoreBase {
       return this.#client
     }
     const { region, endpoint, credentials, clientConfig } = this.#options
+    const timeout = this.#options.requestTimeoutMs ?? 5000
     this.#client = new DynamoDBClient({
+      ...(clientConfig?.requestHandler === undefined && {
+        // throwOnRequestTimeout: without it the handler only logs a warning and waits on.
+        requestHandler: {
+          requestTimeout: timeout,
+          connectionTimeout: timeout,
+          throwOnRequestTimeout: true,
+        },
+      }),
       ...clientConfig,
       ...(region === undefined ? {} : { region }),
       ...(endpoint === undefined ? {} : { endpoint }),
