@@ -1,166 +1,47 @@
 /**
- * Feast's credit-scoring example (shared/data, as @larder/testing's fixtures) on the Redshift
- * Data API stand-in: the loan table x zipcode features training set from an SQL entity table
- * (the loans as a Redshift table) equals the file store's output row for row; then
- * materialization from Redshift into SQLite serves the same online values as materialization
- * from the files. (Entity rows given as Arrow are uploaded by INSERTs: the conformance suite's
- * real-data case checks that path on the same data.)
+ * Feast's credit-scoring example on the Redshift Data API stand-in (@larder/testing's round
+ * trip): the training set from an SQL entity table equals the file store's row for row, and
+ * materialization into SQLite serves the same values. (Entity rows given as Arrow, uploaded by
+ * INSERTs, are checked on the same data by the conformance suite's real-data case.)
  */
-import { mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  type AnyDefinition,
-  entity,
-  FeatureStore,
-  featureView,
-  type OfflineStore,
-  type SourceSpec,
-  t,
-} from '@larder/core'
 import { fileOfflineStore, fileSource, writeTableFile } from '@larder/file'
 import { sqliteOnlineStore } from '@larder/sqlite'
-import { creditScoringCase, tableDifference } from '@larder/testing'
-import * as arrow from 'apache-arrow'
-import { afterAll, beforeAll, describe, expect, test } from 'vitest'
+import { creditScoringRoundTrip } from '@larder/testing'
+import { describe } from 'vitest'
 import { redshiftSource } from '../src/index.js'
 import { postgres, useEmulator } from './emulator.js'
 
-const FEATURES = [
-  'zipcode_features:city',
-  'zipcode_features:state',
-  'zipcode_features:location_type',
-  'zipcode_features:tax_returns_filed',
-  'zipcode_features:population',
-  'zipcode_features:total_wages',
-]
-
-function definitions(source: SourceSpec): AnyDefinition[] {
-  const zipcode = entity({ name: 'zipcode', joinKeys: ['zipcode'], valueType: t.int64 })
-  const view = featureView({
-    name: 'zipcode_features',
-    entities: [zipcode],
-    ttl: { days: 3650 },
-    schema: {
-      city: t.string,
-      state: t.string,
-      location_type: t.string,
-      tax_returns_filed: t.int64,
-      population: t.int64,
-      total_wages: t.int64,
-    },
-    source,
-  })
-  return [zipcode, view]
-}
-
-function open(dir: string, offlineStore: OfflineStore, source: SourceSpec): FeatureStore {
-  return new FeatureStore({
-    repoPath: dir,
-    config: {
-      project: 'credit_scoring',
-      registry: 'registry.json',
-      offlineStore,
-      onlineStore: sqliteOnlineStore({ path: 'online.db' }),
-    },
-    definitions: definitions(source).map((definition) => ({ definition, origin: 'test' })),
-  })
-}
-
-/** The table sorted by loan_id (SQL entity tables come back in the database's order). */
-function byLoan(table: arrow.Table): arrow.Table {
-  const ids = table.getChild('loan_id')?.toArray() as BigInt64Array
-  const order = [...ids.keys()].sort((a, b) => (ids[a]! < ids[b]! ? -1 : ids[a]! > ids[b]! ? 1 : 0))
-  const vectors: Record<string, arrow.Vector> = {}
-  for (const f of table.schema.fields) {
-    const column = table.getChild(f.name) as arrow.Vector
-    vectors[f.name] = arrow.vectorFromArray(
-      order.map((i) => column.get(i)),
-      f.type,
-    )
-  }
-  return new arrow.Table(vectors)
-}
-
-describe.skipIf(!postgres.available)(
-  'credit scoring (Feast example data) on the Redshift stand-in',
-  async () => {
-    const { store: redshiftStore } = await useEmulator()
-    const data = mkdtempSync(join(tmpdir(), 'larder-rs-credit-data-'))
-    const zipcodes = join(data, 'zipcode_table.parquet')
-    const credit = creditScoringCase()
-    const zipcodeTable = credit.views[0]?.table as arrow.Table
-    const loans = credit.entityTable as arrow.Table
-    await writeTableFile(zipcodeTable, zipcodes)
-    const fileDir = mkdtempSync(join(tmpdir(), 'larder-rs-credit-file-'))
-    const rsDir = mkdtempSync(join(tmpdir(), 'larder-rs-credit-rs-'))
-    const files = open(
-      fileDir,
-      fileOfflineStore(),
-      fileSource({
-        name: 'zipcode',
-        path: zipcodes,
-        timestampField: 'event_timestamp',
-        createdTimestampColumn: 'created_timestamp',
-      }),
-    )
-    const loader = redshiftStore()
-    const rs = open(
-      rsDir,
-      redshiftStore(),
-      redshiftSource({
+describe.skipIf(!postgres.available)('redshift', async () => {
+  const { store } = await useEmulator()
+  creditScoringRoundTrip({
+    name: 'redshift (stand-in)',
+    createStore: () => store(),
+    load: async ({ zipcodes, loans }) => {
+      const loader = store()
+      await loader.createTable(['zipcode_table'], zipcodes)
+      await loader.createTable(['loans'], loans)
+      await loader.close()
+      const source = redshiftSource({
         name: 'zipcode',
         table: 'zipcode_table',
         schema: 'public',
         timestampField: 'event_timestamp',
         createdTimestampColumn: 'created_timestamp',
-      }),
-    )
-    let expected: arrow.Table
-
-    beforeAll(async () => {
-      // The data gets into Redshift as tables; the loans become an SQL entity table.
-      await loader.createTable(['zipcode_table'], zipcodeTable)
-      await loader.createTable(['loans'], loans)
-      await files.apply()
-      await rs.apply()
-      expected = await (
-        await files.getHistoricalFeatures({ entityDf: loans, features: FEATURES })
-      ).toArrow()
-      expect(expected.numRows).toBe(28_638)
-    }, 300_000)
-
-    afterAll(async () => {
-      await Promise.all([files.close(), rs.close(), loader.close()])
-      for (const dir of [fileDir, rsDir, data]) rmSync(dir, { recursive: true, force: true })
-    })
-
-    test('from an SQL entity table (run in place): the file store output, row for row', async () => {
-      const job = await rs.getHistoricalFeatures({
-        entityDf: { sql: 'SELECT * FROM loans' },
-        features: FEATURES,
       })
-      const got = await job.toArrow()
-      expect(tableDifference(byLoan(got), byLoan(expected))).toBeUndefined()
-      const wages = got.getChild('total_wages') as arrow.Vector
-      expect(String(wages.type)).toBe('Int64')
-      expect(typeof wages.get(0)).toBe('bigint')
-    }, 120_000)
-
-    test('materialized from Redshift into SQLite, online reads equal the file-backed ones', async () => {
-      const start = '2000-01-01T00:00:00Z'
-      const end = '2030-01-01T00:00:00Z'
-      const [fromFiles] = await files.materialize(start, end)
-      const [fromRedshift] = await rs.materialize(start, end)
-      expect(fromRedshift?.rowsWritten).toBe(fromFiles?.rowsWritten)
-      expect(fromRedshift?.rowsWritten).toBeGreaterThan(28_000)
-      const keys = [76104, 69033, 501, 99999999]
-      const read = async (s: FeatureStore) =>
-        (await s.getOnlineFeatures({ entities: { zipcode: keys }, features: FEATURES })).toRows()
-      const online = await read(rs)
-      expect(online).toEqual(await read(files))
-      expect(online[0]?.city).toBeTypeOf('string')
-      expect(online[3]?.city).toBeNull()
-    }, 120_000)
-  },
-)
+      return { source, loansSql: 'SELECT * FROM loans' }
+    },
+    reference: async (zipcodes, dir) => {
+      const path = join(dir, 'zipcode_table.parquet')
+      await writeTableFile(zipcodes, path)
+      const source = fileSource({
+        name: 'zipcode',
+        path,
+        timestampField: 'event_timestamp',
+        createdTimestampColumn: 'created_timestamp',
+      })
+      return { store: fileOfflineStore(), source }
+    },
+    onlineStore: (dir) => sqliteOnlineStore({ path: join(dir, 'online.db') }),
+  })
+})
