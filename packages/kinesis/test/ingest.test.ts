@@ -305,6 +305,28 @@ describe('store.ingest from Kinesis (kinesalite)', () => {
     await store.close()
   }, 20_000)
 
+  it('backs off on ProvisionedThroughputExceededException and re-gets an expired iterator from the checkpoint: nothing lost, nothing doubled', async () => {
+    const stream = name('faults')
+    await kinesis.createStream(stream, 1)
+    const { store, dir } = repo(stream)
+    await store.apply()
+    const list = events(0, 100, 10)
+    await put(stream, list.slice(0, 50))
+    const before = kinesis.injectedFailures
+    // More than the SDK's own retries (3 attempts): the consumer's back-off must take over.
+    kinesis.failGetRecords(6, 'ProvisionedThroughputExceededException')
+    const [first] = await ingestUntil(store, (read) => read >= 50)
+    expect(first).toMatchObject({ read: 50, writtenOffline: 50 })
+    expect(kinesis.injectedFailures - before).toBe(6)
+    await put(stream, list.slice(50))
+    kinesis.failGetRecords(5, 'ExpiredIteratorException')
+    const [second] = await ingestUntil(store, (read) => read >= 50)
+    expect(second).toMatchObject({ read: 50, writtenOffline: 50 })
+    expect(kinesis.injectedFailures - before).toBe(11)
+    expect(await offlineStats(dir)).toEqual({ rows: 100, positions: 100, events: 100 })
+    await store.close()
+  }, 30_000)
+
   it('a missing stream is one clear error naming it and the region, at apply and at ingest', async () => {
     const { store } = repo('no_such_stream')
     await expect(store.apply()).rejects.toThrow(

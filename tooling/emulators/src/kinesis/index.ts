@@ -3,7 +3,7 @@
  * in-process on an ephemeral loopback port, with a real AWS SDK v3 client for it and the few
  * helpers tests need (create a stream and wait for it, put records, list shards).
  */
-import type { Server } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import {
   CreateStreamCommand,
@@ -31,6 +31,14 @@ export interface KinesisStandIn {
   split(stream: string, shardId: string): Promise<string>
   /** Merges two adjacent shards. Waits until ACTIVE. */
   merge(stream: string, shardId: string, adjacentShardId: string): Promise<void>
+  /**
+   * Answers the next `count` GetRecords calls with the service's error `type` instead of
+   * running them (`ProvisionedThroughputExceededException` as a throttled shard answers,
+   * `ExpiredIteratorException` as an iterator older than 5 minutes does).
+   */
+  failGetRecords(count: number, type: string): void
+  /** GetRecords calls answered with an injected error so far. */
+  readonly injectedFailures: number
   close(): Promise<void>
 }
 
@@ -48,6 +56,28 @@ export async function startKinesalite(): Promise<KinesisStandIn> {
     deleteStreamMs: 0,
     updateStreamMs: 0,
     shardLimit: 50,
+  })
+  // Injected faults: wrap kinesalite's request listener, answering GetRecords with the
+  // service's JSON error shape while faults are pending.
+  const fault = { pending: 0, type: '', injected: 0 }
+  const [handler] = server.listeners('request') as Array<
+    (req: IncomingMessage, res: ServerResponse) => void
+  >
+  server.removeAllListeners('request')
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (fault.pending > 0 && String(req.headers['x-amz-target']).endsWith('.GetRecords')) {
+      fault.pending--
+      fault.injected++
+      req.resume()
+      const body = JSON.stringify({ __type: fault.type, message: `injected ${fault.type}` })
+      res.writeHead(400, {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amzn-errortype': fault.type,
+      })
+      res.end(body)
+      return
+    }
+    handler!(req, res)
   })
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -114,6 +144,13 @@ export async function startKinesalite(): Promise<KinesisStandIn> {
         }),
       )
       await waitActive(stream)
+    },
+    failGetRecords(count, type) {
+      fault.pending = count
+      fault.type = type
+    },
+    get injectedFailures() {
+      return fault.injected
     },
     async close() {
       client.destroy()
