@@ -4,10 +4,12 @@
  */
 import {
   checkSource,
+  checkTableOrQuery,
   LarderError,
   parseRelationName,
   type SourceKind,
   type SourceSpec,
+  sourceSpecFrom,
 } from '@larder/core'
 
 const COMPONENT = 'redshift'
@@ -68,14 +70,7 @@ function invalid(reason: string, hint?: string): LarderError {
  * })
  */
 export function redshiftSource(options: RedshiftSourceOptions): RedshiftSourceSpec {
-  if (!options || typeof options !== 'object')
-    throw invalid('redshiftSource() needs an options object')
-  const spec = {
-    kind: 'redshift',
-    name: options.name,
-    timestampField: options.timestampField,
-  } as RedshiftSourceSpec
-  const optional = [
+  const spec = sourceSpecFrom<RedshiftSourceSpec>('redshift', options, [
     'table',
     'schema',
     'database',
@@ -86,11 +81,7 @@ export function redshiftSource(options: RedshiftSourceOptions): RedshiftSourceSp
     'description',
     'tags',
     'owner',
-  ] as const
-  for (const key of optional) {
-    const value = options[key]
-    if (value !== undefined) (spec as Record<string, unknown>)[key] = structuredClone(value)
-  }
+  ])
   checkSource(spec, redshiftSourceKind)
   return spec
 }
@@ -127,26 +118,11 @@ export function sourceTableParts(spec: RedshiftSourceSpec): string[] {
 export const redshiftSourceKind: SourceKind<RedshiftSourceSpec> = {
   kind: 'redshift',
   validate(spec: RedshiftSourceSpec): void {
-    if (!spec || typeof spec !== 'object') throw invalid('redshiftSource() needs an options object')
-    const hasTable = typeof spec.table === 'string' && spec.table !== ''
-    const hasQuery = typeof spec.query === 'string' && spec.query.trim() !== ''
-    if (hasTable === hasQuery) {
-      throw invalid(
-        `redshift source '${spec.name}' needs exactly one of 'table' and 'query'`,
-        "e.g. table: 'zipcode_table' or query: 'SELECT ...'",
-      )
-    }
-    for (const key of ['schema', 'database'] as const) {
-      const value = spec[key]
-      if (value !== undefined && (typeof value !== 'string' || value === '')) {
-        throw invalid(`redshift source '${spec.name}': '${key}' must be a non-empty name`)
-      }
-    }
-    if (hasQuery && (spec.schema !== undefined || spec.database !== undefined)) {
-      throw invalid(
-        `redshift source '${spec.name}': 'schema' and 'database' go with 'table', not 'query'`,
-      )
-    }
-    if (hasTable) sourceTableParts(spec)
+    checkTableOrQuery(spec, {
+      component: 'redshift',
+      example: "e.g. table: 'zipcode_table' or query: 'SELECT ...'",
+      nameKeys: ['schema', 'database'],
+    })
+    if (typeof spec.table === 'string') sourceTableParts(spec)
   },
 }

@@ -35,7 +35,7 @@ describe('redshift store configuration', () => {
     ).toThrow(/exactly one/)
     expect(() =>
       redshiftSource({ name: 's', query: 'SELECT 1', schema: 'x', timestampField: 'ts' }),
-    ).toThrow(/go with 'table'/)
+    ).toThrow(/goes with 'table'/)
     expect(redshiftSource({ name: 's', table: 'public.t', timestampField: 'ts' }).table).toBe(
       'public.t',
     )

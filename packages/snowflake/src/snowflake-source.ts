@@ -4,10 +4,12 @@
  */
 import {
   checkSource,
+  checkTableOrQuery,
   LarderError,
   parseRelationName,
   type SourceKind,
   type SourceSpec,
+  sourceSpecFrom,
 } from '@larder/core'
 
 const COMPONENT = 'snowflake'
@@ -68,14 +70,7 @@ function invalid(reason: string, hint?: string): LarderError {
  * })
  */
 export function snowflakeSource(options: SnowflakeSourceOptions): SnowflakeSourceSpec {
-  if (!options || typeof options !== 'object')
-    throw invalid('snowflakeSource() needs an options object')
-  const spec = {
-    kind: 'snowflake',
-    name: options.name,
-    timestampField: options.timestampField,
-  } as SnowflakeSourceSpec
-  const optional = [
+  const spec = sourceSpecFrom<SnowflakeSourceSpec>('snowflake', options, [
     'table',
     'schema',
     'database',
@@ -86,11 +81,7 @@ export function snowflakeSource(options: SnowflakeSourceOptions): SnowflakeSourc
     'description',
     'tags',
     'owner',
-  ] as const
-  for (const key of optional) {
-    const value = options[key]
-    if (value !== undefined) (spec as Record<string, unknown>)[key] = structuredClone(value)
-  }
+  ])
   checkSource(spec, snowflakeSourceKind)
   return spec
 }
@@ -123,27 +114,11 @@ export function sourceTableParts(spec: SnowflakeSourceSpec): string[] {
 export const snowflakeSourceKind: SourceKind<SnowflakeSourceSpec> = {
   kind: 'snowflake',
   validate(spec: SnowflakeSourceSpec): void {
-    if (!spec || typeof spec !== 'object')
-      throw invalid('snowflakeSource() needs an options object')
-    const hasTable = typeof spec.table === 'string' && spec.table !== ''
-    const hasQuery = typeof spec.query === 'string' && spec.query.trim() !== ''
-    if (hasTable === hasQuery) {
-      throw invalid(
-        `snowflake source '${spec.name}' needs exactly one of 'table' and 'query'`,
-        "e.g. table: 'ZIPCODE_TABLE' or query: 'SELECT ...'",
-      )
-    }
-    for (const key of ['schema', 'database'] as const) {
-      const value = spec[key]
-      if (value !== undefined && (typeof value !== 'string' || value === '')) {
-        throw invalid(`snowflake source '${spec.name}': '${key}' must be a non-empty name`)
-      }
-    }
-    if (hasQuery && (spec.schema !== undefined || spec.database !== undefined)) {
-      throw invalid(
-        `snowflake source '${spec.name}': 'schema' and 'database' go with 'table', not 'query'`,
-      )
-    }
-    if (hasTable) sourceTableParts(spec)
+    checkTableOrQuery(spec, {
+      component: 'snowflake',
+      example: "e.g. table: 'ZIPCODE_TABLE' or query: 'SELECT ...'",
+      nameKeys: ['schema', 'database'],
+    })
+    if (typeof spec.table === 'string') sourceTableParts(spec)
   },
 }

@@ -22,3 +22,4 @@ export {
 } from './dialect.js'
 export * from './offline-store-base.js'
 export { postgresDialect } from './postgres-dialect.js'
+export { checkTableOrQuery, sourceSpecFrom } from './table-source.js'
