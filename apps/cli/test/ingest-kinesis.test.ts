@@ -1,17 +1,19 @@
-// `larder ingest` (child processes) from a Kinesis stream on kinesalite (in this process, on an
-// ephemeral loopback port): kill -9 mid-stream, a shard split and a merge while it is down,
-// restart: online holds the latest event per key, the offline log every event once; SIGTERM
-// exits 0 within seconds with every shard's checkpoint written.
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { type KinesisStandIn, startKinesalite } from '@larder/emulators'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  children,
+  type Event,
+  events,
+  larder,
+  latest,
+  startIngest,
+  waitFor,
+} from './ingest-helpers.js'
 
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
 const ENV = {
   ...process.env,
   AWS_ACCESS_KEY_ID: 'larder-test',
@@ -21,7 +23,6 @@ const ENV = {
 
 let kinesis: KinesisStandIn
 const dirs: string[] = []
-const children: ChildProcess[] = []
 
 beforeAll(async () => {
   kinesis = await startKinesalite()
@@ -71,87 +72,6 @@ export const driverTrips = streamFeatureView({
   return dir
 }
 
-function larder(dir: string, args: string[]) {
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, '-c', dir, ...args], { stdio: 'pipe', env: ENV })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    child.on('close', (status) => resolve({ status, stdout, stderr }))
-  })
-}
-
-function startIngest(dir: string) {
-  const child = spawn(process.execPath, [BIN, '-c', dir, 'ingest'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: ENV,
-  })
-  children.push(child)
-  let out = ''
-  let err = ''
-  child.stdout!.on('data', (d) => {
-    out += d
-  })
-  child.stderr!.on('data', (d) => {
-    err += d
-  })
-  const exited = new Promise<{ code: number | null }>((r) =>
-    child.on('exit', (code) => r({ code })),
-  )
-  return { child, out: () => out, err: () => err, exited }
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 20_000) {
-  const until = Date.now() + ms
-  while (Date.now() < until) {
-    if (await check()) return
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
-
-interface Event {
-  driver_id: number
-  event_timestamp: string
-  created: string
-  trips: number
-  city: string
-}
-
-function events(from: number, count: number, keys: number): Event[] {
-  const out: Event[] = []
-  for (let i = from; i < from + count; i++) {
-    const minute = (i * 7919) % 600
-    out.push({
-      driver_id: 1000 + (i % keys),
-      event_timestamp: new Date(Date.UTC(2026, 0, 1) + minute * 60_000).toISOString(),
-      created: new Date(Date.UTC(2026, 0, 2) + i * 1000).toISOString(),
-      trips: i,
-      city: `city-${i}`,
-    })
-  }
-  return out
-}
-
-function latest(list: Event[], key: number): Event | undefined {
-  let best: Event | undefined
-  for (const e of list) {
-    if (e.driver_id !== key) continue
-    if (
-      !best ||
-      e.event_timestamp > best.event_timestamp ||
-      (e.event_timestamp === best.event_timestamp && e.created > best.created)
-    )
-      best = e
-  }
-  return best
-}
-
 async function offline(dir: string) {
   const db = await (await DuckDBInstance.create(':memory:')).connect()
   try {
@@ -186,12 +106,12 @@ describe('larder ingest (child process, kinesalite)', () => {
     const stream = `trips_${Math.random().toString(36).slice(2, 8)}`
     await kinesis.createStream(stream, 2)
     const dir = makeRepo(stream)
-    const apply = await larder(dir, ['apply'])
+    const apply = await larder(dir, ['apply'], ENV)
     expect(apply.status, apply.stderr).toBe(0)
     const first = events(0, 2000, 50)
     await put(stream, first)
 
-    const killed = startIngest(dir)
+    const killed = startIngest(dir, [], ENV)
     await waitFor('some events in the offline log', async () => (await offline(dir)).events >= 300)
     killed.child.kill('SIGKILL')
     await killed.exited
@@ -211,7 +131,7 @@ describe('larder ingest (child process, kinesalite)', () => {
     await put(stream, third)
     const all = [...first, ...second, ...third]
 
-    const restarted = startIngest(dir)
+    const restarted = startIngest(dir, [], ENV)
     await waitFor(
       'every event in the offline log',
       async () => (await offline(dir)).events >= 3000,
@@ -235,13 +155,17 @@ describe('larder ingest (child process, kinesalite)', () => {
     }
 
     const keys = [...new Set(all.map((e) => e.driver_id))]
-    const online = await larder(dir, [
-      'get-online-features',
-      '--entities',
-      JSON.stringify({ driver_id: keys }),
-      '--features',
-      'driver_trips:trips',
-    ])
+    const online = await larder(
+      dir,
+      [
+        'get-online-features',
+        '--entities',
+        JSON.stringify({ driver_id: keys }),
+        '--features',
+        'driver_trips:trips',
+      ],
+      ENV,
+    )
     expect(online.status, online.stderr).toBe(0)
     const body = JSON.parse(online.stdout) as { results: Array<{ values: unknown[] }> }
     expect(body.results[1]!.values.map(Number)).toEqual(keys.map((k) => latest(all, k)!.trips))

@@ -1,24 +1,27 @@
-// `larder ingest` as a real child process against the Kafka test broker (in this process, on
-// an ephemeral loopback port): kill -9 mid-stream and restart loses and doubles nothing;
-// SIGTERM exits 0 with a summary; two processes in one group share the partitions.
-import { type ChildProcess, spawn } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { DuckDBInstance } from '@duckdb/node-api'
 import { type KafkaTestBroker, startKafkaTestBroker } from '@larder/emulators'
 import { type Admin, Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  children,
+  type Event,
+  events,
+  type Ingest,
+  larder,
+  latest,
+  startIngest,
+  waitFor,
+} from './ingest-helpers.js'
 
 process.env.KAFKAJS_NO_PARTITIONER_WARNING = '1'
-const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
 
 let broker: KafkaTestBroker
 let kafka: Kafka
 let admin: Admin
 const dirs: string[] = []
-const children: ChildProcess[] = []
 
 beforeAll(async () => {
   broker = await startKafkaTestBroker({ partitions: 3 })
@@ -73,84 +76,6 @@ export const driverTrips = streamFeatureView({
   return dir
 }
 
-/** Runs the CLI without blocking this process (the broker lives in its event loop). */
-function larder(
-  dir: string,
-  args: string[],
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, '-c', dir, ...args], { stdio: 'pipe' })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => {
-      stdout += d
-    })
-    child.stderr.on('data', (d) => {
-      stderr += d
-    })
-    child.on('close', (status) => resolve({ status, stdout, stderr }))
-  })
-}
-
-interface Ingest {
-  child: ChildProcess
-  out: () => string
-  err: () => string
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
-}
-
-function startIngest(dir: string, args: string[] = []): Ingest {
-  const child = spawn(process.execPath, [BIN, '-c', dir, 'ingest', ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  children.push(child)
-  let out = ''
-  let err = ''
-  child.stdout!.on('data', (d) => {
-    out += d
-  })
-  child.stderr!.on('data', (d) => {
-    err += d
-  })
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    child.on('exit', (code, signal) => r({ code, signal })),
-  )
-  return { child, out: () => out, err: () => err, exited }
-}
-
-async function waitFor(what: string, check: () => boolean | Promise<boolean>, ms = 20_000) {
-  const until = Date.now() + ms
-  while (Date.now() < until) {
-    if (await check()) return
-    await new Promise((r) => setTimeout(r, 50))
-  }
-  throw new Error(`timed out waiting for ${what}`)
-}
-
-interface Event {
-  driver_id: number
-  event_timestamp: string
-  created: string
-  trips: number
-  city: string
-}
-
-/** `count` events over `keys` keys, event times shuffled (out of order), some equal. */
-function events(from: number, count: number, keys: number): Event[] {
-  const out: Event[] = []
-  for (let i = from; i < from + count; i++) {
-    const minute = (i * 7919) % 600 // permuted, with repeats per key: equal event times
-    out.push({
-      driver_id: 1000 + (i % keys),
-      event_timestamp: new Date(Date.UTC(2026, 0, 1) + minute * 60_000).toISOString(),
-      created: new Date(Date.UTC(2026, 0, 2) + i * 1000).toISOString(),
-      trips: i,
-      city: `city-${i}`,
-    })
-  }
-  return out
-}
-
 async function produce(topic: string, list: Event[]) {
   const producer = kafka.producer()
   await producer.connect()
@@ -172,22 +97,6 @@ async function caughtUp(topic: string, groupId: string): Promise<boolean> {
   return ends.every(
     (e) => committed?.partitions.find((p) => p.partition === e.partition)?.offset === e.high,
   )
-}
-
-/** The winner per key among events (greatest event time, then greatest created). */
-function latest(list: Event[], key: number, atOrBefore?: string) {
-  let best: Event | undefined
-  for (const e of list) {
-    if (e.driver_id !== key) continue
-    if (atOrBefore !== undefined && e.event_timestamp > atOrBefore) continue
-    if (
-      !best ||
-      e.event_timestamp > best.event_timestamp ||
-      (e.event_timestamp === best.event_timestamp && e.created > best.created)
-    )
-      best = e
-  }
-  return best
 }
 
 describe('larder ingest (child process, Kafka test broker)', () => {
