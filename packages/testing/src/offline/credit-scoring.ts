@@ -54,6 +54,12 @@ export interface CreditScoringRoundTripOptions {
   ) => Promise<{ store: OfflineStore; source: SourceSpec }>
   /** A fresh online store in `dir` (materialization targets). */
   onlineStore: (dir: string) => OnlineStore
+  /**
+   * For stores that declare `fileEntityTable`: writes the loans to a Parquet file (e.g.
+   * @larder/file's `writeTableFile`); the round trip then also gives them as an entity file
+   * and the output must equal the reference's row for row, in the file's order.
+   */
+  writeEntityFile?: (loans: arrow.Table, path: string) => Promise<void>
   /** @default 300_000 */
   timeoutMs?: number
 }
@@ -118,9 +124,10 @@ export function creditScoringRoundTrip(options: CreditScoringRoundTripOptions): 
     let subject: FeatureStore
     let loansSql: string
     let expected: arrow.Table
+    let dataDir: string
 
     beforeAll(async () => {
-      const dataDir = mkdtempSync(join(tmpdir(), 'larder-credit-data-'))
+      dataDir = mkdtempSync(join(tmpdir(), 'larder-credit-data-'))
       dirs.push(dataDir)
       const ref = await options.reference(zipcodes, dataDir)
       reference = open(ref.store, ref.source)
@@ -155,6 +162,21 @@ export function creditScoringRoundTrip(options: CreditScoringRoundTripOptions): 
       },
       timeout,
     )
+
+    const writeEntityFile = options.writeEntityFile
+    if (writeEntityFile)
+      test(
+        'from a Parquet entity file: the reference output, row for row, in the file order',
+        async () => {
+          const path = join(dataDir, 'loan_table.parquet')
+          await writeEntityFile(loans, path)
+          const got = await (
+            await subject.getHistoricalFeatures({ entityDf: { path }, features: CREDIT_FEATURES })
+          ).toArrow()
+          expect(tableDifference(got, expected)).toBeUndefined()
+        },
+        timeout,
+      )
 
     test(
       'materialized into the online store, online reads equal the reference ones',
