@@ -13,19 +13,18 @@ import {
   postgresDialect,
   readColumn,
   relationSql,
+  rowBatches,
   type SourceKind,
   type SourceSchema,
   type SourceSpec,
-  type SqlColumn,
   SqlOfflineStoreBase,
   type SqlQueryOptions,
   type SqlRelation,
   type SqlRunner,
   type SqlRunOptions,
-  toArrowVector,
   type ValueTypeName,
 } from '@larder/core'
-import * as arrow from 'apache-arrow'
+import type * as arrow from 'apache-arrow'
 import pg from 'pg'
 
 /** Options of {@link postgresOfflineStore}. */
@@ -220,20 +219,12 @@ class PostgresRunner implements SqlRunner {
     options: SqlQueryOptions,
   ): AsyncIterable<arrow.RecordBatch> {
     const result = await this.#run(sql, params, options.signal)
-    const rows = result.rows as unknown[][]
-    const size = this.options.batchRows ?? 10_000
-    for (let start = 0; start === 0 || start < rows.length; start += size) {
-      const slice = rows.slice(start, start + size)
-      const vectors: Record<string, arrow.Vector> = {}
-      options.columns.forEach((c: SqlColumn, i) => {
-        vectors[c.name] = toArrowVector(
-          slice.map((r) => canonical(r[i], c.valueType)),
-          c.valueType,
-        )
-      })
-      yield* new arrow.Table(vectors).batches
-      if (rows.length === 0) return
-    }
+    yield* rowBatches(
+      result.rows as unknown[][],
+      options.columns,
+      canonical,
+      this.options.batchRows,
+    )
   }
 
   async execute(sql: string, params: readonly unknown[], options: SqlRunOptions): Promise<void> {

@@ -121,6 +121,35 @@ function sameType(a: arrow.DataType, b: arrow.DataType): boolean {
 }
 
 /**
+ * Rows of a driver (arrays of values, in `columns` order) as record batches of at most
+ * `batchRows` rows with the columns' exact types; `convert` turns a driver value into
+ * Larder's canonical value of the column's type (int64 bigint, timestamps epoch-micro
+ * bigint...). No rows: one empty batch with the columns, so the schema is still known.
+ * For runners whose client returns rows (pg, snowflake-sdk, the Data API).
+ */
+export function* rowBatches(
+  rows: readonly unknown[][],
+  columns: readonly SqlColumn[],
+  convert: (value: unknown, type: ValueTypeName) => unknown,
+  batchRows = 10_000,
+): Iterable<arrow.RecordBatch> {
+  for (let start = 0; start === 0 || start < rows.length; start += batchRows) {
+    const slice = rows.slice(start, start + batchRows)
+    const vectors: Record<string, arrow.Vector> = {}
+    columns.forEach((c, i) => {
+      vectors[c.name] = toArrowVector(
+        slice.map((row) =>
+          row[i] === null || row[i] === undefined ? null : convert(row[i], c.valueType),
+        ),
+        c.valueType,
+      )
+    })
+    yield* new arrow.Table(vectors).batches
+    if (rows.length === 0) return
+  }
+}
+
+/**
  * A batch with exactly the given columns and types (by position; names from `columns`).
  * @throws LarderError BACKEND_ERROR when the batch has fewer columns.
  */
