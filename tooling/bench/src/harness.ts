@@ -68,6 +68,11 @@ export interface CompareOptions {
   unit?: 'run' | 'op'
   /** Untimed warm-up runs per subject before the timed ones. @default 1 */
   warmups?: number
+  /**
+   * At least this many rounds whatever `--runs` says: latency cases use many short rounds so
+   * that bursts of load from other processes fall on every subject alike. @default 1
+   */
+  minRuns?: number
   /** Extra figures for a subject's row, from its own and the baseline's samples. */
   extra?: (own: number[], baseline: number[]) => Record<string, number | string>
 }
@@ -182,7 +187,8 @@ export async function compare(ctx: BenchContext, options: CompareOptions): Promi
       (i, k, all) => all.indexOf(i) === k,
     )
     for (let w = 0; w < (options.warmups ?? 1); w++) for (const i of warmOrder) await once(i, false)
-    for (let run = 0; run < ctx.runs; run++) {
+    const rounds = Math.max(ctx.runs, options.minRuns ?? 1)
+    for (let run = 0; run < rounds; run++) {
       for (let k = 0; k < subjects.length; k++) await once((k + run) % subjects.length, true)
     }
     const rss: number[] = []
