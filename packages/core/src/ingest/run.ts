@@ -9,7 +9,7 @@ import type { EpochMicros } from '../duration.js'
 import { LarderError } from '../errors.js'
 import type { RegistryIndex } from '../refs.js'
 import type { DeclaredRepo } from '../repo.js'
-import type { StreamFeatureViewSpec, StreamSourceSpec } from '../spec.js'
+import type { StreamSourceSpec } from '../spec.js'
 import { decoderFor } from './decode.js'
 import { type IngestBatchEvent, type IngestCounts, ViewPipeline } from './pipeline.js'
 
@@ -71,7 +71,7 @@ const STREAM_KINDS_HINT = 'define the source with kafkaSource() (@larder/kafka) 
 
 /** The registered stream views to ingest, checked. */
 function selectViews(index: RegistryIndex, names: readonly string[] | undefined) {
-  const all = index.data.streamFeatureViews as StreamFeatureViewSpec[]
+  const all = index.data.streamFeatureViews
   if (names === undefined) {
     if (all.length === 0) {
       throw new LarderError(

@@ -289,7 +289,7 @@ async function runPull(
   source: SourceSpec,
   c: PullCase,
 ): Promise<arrow.Table | undefined> {
-  const view = viewSpecs([c.view], [source]).get(c.view.name) as FeatureViewSpec
+  const view = viewSpecs([c.view], [source]).get(c.view.name)!
   const joinKeys = c.entities
     .filter((e) => c.view.entities.includes(e.name))
     .flatMap((e) => e.joinKeys)
