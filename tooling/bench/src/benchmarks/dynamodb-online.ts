@@ -30,11 +30,19 @@ import {
   UpdateItemCommand,
   type WriteRequest,
 } from '@aws-sdk/client-dynamodb'
-import { type FeatureViewSpec, noopLogger, type OnlineRow, type ValueTypeName } from '@larder/core'
+import { type FeatureViewSpec, noopLogger, type OnlineRow } from '@larder/core'
 import { type DynamodbOnlineStoreOptions, dynamodbOnlineStore } from '@larder/dynamodb'
 import { NodeHttpHandler } from '@smithy/node-http-handler'
 import { Digest } from '../digest.js'
-import { key, view } from '../fixtures.js'
+import {
+  key,
+  STATS_FEATURES,
+  stats,
+  statsRows,
+  WIDE_FEATURES,
+  wide,
+  wideRows,
+} from '../fixtures.js'
 import {
   compare,
   latencyExtra,
@@ -51,7 +59,6 @@ const dynalite = createRequire(import.meta.url)('dynalite') as (options: {
   updateTableMs?: number
 }) => Server
 
-const T0 = 1_700_000_000_000_000n
 const CONCURRENCY = 32
 const CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' }
 
@@ -107,23 +114,8 @@ async function newStore(env: Env, v: FeatureViewSpec, extra: DynamodbOnlineStore
   return store
 }
 
-const stats = view('driver_stats', { conv_rate: 'float32', acc_rate: 'float32', trips: 'int64' })
-const FEATURES = ['conv_rate', 'acc_rate', 'trips']
-const WIDE_FEATURES = Array.from({ length: 50 }, (_, i) => `f${i}`)
-const wide = view(
-  'wide',
-  Object.fromEntries(WIDE_FEATURES.map((f) => [f, 'float64' as ValueTypeName])),
-)
+const FEATURES = STATS_FEATURES
 const READ_ENTITIES = 2_000
-
-function rowsOf(n: number): OnlineRow[] {
-  return Array.from({ length: n }, (_, i) => ({
-    key: key(i),
-    values: [Math.fround((i % 1000) / 1000), Math.fround((i % 997) / 997), BigInt(i)],
-    eventTs: T0 + BigInt(i % 3600) * 1_000_000n,
-    createdTs: null,
-  }))
-}
 
 /** Every item of a table in key order: key, event time, features (as numbers). */
 async function tableCheck(client: DynamoDBClient, table: string) {
@@ -212,7 +204,7 @@ export const subjects: Record<string, SubjectFactory> = {
   /** Fresh writes into an empty table, made before and dropped after each run (untimed). */
   freshWrite: ({ endpoint, n, mode, prefix }): SubjectRunner => {
     const env = envOf(endpoint as string, prefix as string)
-    const rows = rowsOf(n as number)
+    const rows = statsRows(n as number)
     let store: Awaited<ReturnType<typeof newStore>> | undefined
     let written = 0
     return {
@@ -247,7 +239,7 @@ export const subjects: Record<string, SubjectFactory> = {
   /** Re-writes of rows the table already holds (every row loses). */
   rewrite: async ({ endpoint, n, mode, prefix }): Promise<SubjectRunner> => {
     const env = envOf(endpoint as string, prefix as string)
-    const rows = rowsOf(n as number)
+    const rows = statsRows(n as number)
     const loaded = await newStore(env, stats, { writeMode: 'check-then-batch' })
     await loaded.writeBatch(stats, FEATURES, rows)
     const table = loaded.tableName(stats)
@@ -282,16 +274,7 @@ export const subjects: Record<string, SubjectFactory> = {
   read: async ({ endpoint, reads, raw, prefix }): Promise<SubjectRunner> => {
     const env = envOf(endpoint as string, prefix as string)
     const store = await newStore(env, wide, { writeMode: 'check-then-batch' })
-    await store.writeBatch(
-      wide,
-      WIDE_FEATURES,
-      Array.from({ length: READ_ENTITIES }, (_, i) => ({
-        key: key(i),
-        values: WIDE_FEATURES.map((_, j) => i + j / 64),
-        eventTs: T0,
-        createdTs: null,
-      })),
-    )
+    await store.writeBatch(wide, WIDE_FEATURES, wideRows(READ_ENTITIES))
     const table = store.tableName(wide)
     // Each read: 100 distinct entities, scattered.
     const requests = Array.from({ length: reads as number }, (_, r) =>

@@ -13,7 +13,7 @@
  * Needs Redis: REDIS_URL, else redis://127.0.0.1:6379.
  */
 import { createHash } from 'node:crypto'
-import { noopLogger, type OnlineRow, type ValueTypeName } from '@larder/core'
+import { noopLogger, type OnlineRow } from '@larder/core'
 import {
   decodeTimestamp,
   decodeValue,
@@ -25,7 +25,15 @@ import {
 } from '@larder/redis'
 import { Redis } from 'ioredis'
 import { Digest, type ResultCheck } from '../digest.js'
-import { key, view } from '../fixtures.js'
+import {
+  key,
+  STATS_FEATURES,
+  stats,
+  statsRows,
+  WIDE_FEATURES,
+  wide,
+  wideRows,
+} from '../fixtures.js'
 import {
   compare,
   latencyExtra,
@@ -35,21 +43,9 @@ import {
 } from '../harness.js'
 import type { BenchContext, Benchmark, BenchResult } from '../types.js'
 
-const T0 = 1_700_000_000_000_000n
 const PIPELINE = 1000
 const PER_CALL = 100
-const TYPES: Record<string, ValueTypeName> = {
-  conv_rate: 'float32',
-  acc_rate: 'float32',
-  trips: 'int64',
-}
-const FEATURES = Object.keys(TYPES)
-const stats = view('driver_stats', TYPES)
-const WIDE_FEATURES = Array.from({ length: 50 }, (_, i) => `f${i}`)
-const wide = view(
-  'wide',
-  Object.fromEntries(WIDE_FEATURES.map((f) => [f, 'float64' as ValueTypeName])),
-)
+const FEATURES = STATS_FEATURES
 const READ_ENTITIES = 10_000
 
 /** Plain HSET of every key's fields (no write rule). ARGV: F, F field names, F values per key. */
@@ -66,15 +62,6 @@ for k = 1, #KEYS do
 end
 return #KEYS
 `
-
-function rowsOf(n: number): OnlineRow[] {
-  return Array.from({ length: n }, (_, i) => ({
-    key: key(i),
-    values: [Math.fround((i % 1000) / 1000), Math.fround((i % 997) / 997), BigInt(i)],
-    eventTs: T0 + BigInt(i % 3600) * 1_000_000n,
-    createdTs: null,
-  }))
-}
 
 /** Deletes every key ending with `project`. */
 async function dropProject(raw: Redis, project: string): Promise<void> {
@@ -116,7 +103,7 @@ const writeFields = () => [
 /** Subjects, each built in its own process. */
 export const subjects: Record<string, SubjectFactory> = {
   storeWrite: ({ url, n, project, keysPerScript }): SubjectRunner => {
-    const rows = rowsOf(n as number)
+    const rows = statsRows(n as number)
     const raw = new Redis(url as string)
     const store = redisOnlineStore({ url: url as string, keysPerScript: keysPerScript as number })
     store.configure({ project: project as string, repoPath: '.', logger: noopLogger })
@@ -143,13 +130,13 @@ export const subjects: Record<string, SubjectFactory> = {
   },
 
   rawWrite: async ({ url, n, project }): Promise<SubjectRunner> => {
-    const rows = rowsOf(n as number)
+    const rows = statsRows(n as number)
     const raw = new Redis(url as string)
     const sha = (await raw.script('LOAD', RAW_SCRIPT)) as string
     const suffix = Buffer.from(project as string)
     const fields = writeFields()
     const head = [String(fields.length), ...fields]
-    const types = FEATURES.map((f) => TYPES[f]!)
+    const types = stats.features.map((f) => f.valueType)
     /**
      * Encodes keys [start, end) into script calls of PER_CALL keys and sends one pipeline;
      * calls that meet NOSCRIPT (another client flushed the script cache) go again with EVAL,
@@ -330,16 +317,7 @@ const benchmark: Benchmark = {
     const reads = Math.max(25, Math.round((2_000 * ctx.scale) / rounds))
     try {
       await store.update({ keep: [wide], drop: [], entities: [] })
-      await store.writeBatch(
-        wide,
-        WIDE_FEATURES,
-        Array.from({ length: READ_ENTITIES }, (_, i) => ({
-          key: key(i),
-          values: WIDE_FEATURES.map((_, j) => i + j / 64),
-          eventTs: T0,
-          createdTs: null,
-        })),
-      )
+      await store.writeBatch(wide, WIDE_FEATURES, wideRows(READ_ENTITIES))
       results.push(
         ...(await compare(ctx, {
           caseName: `read 100 entities x 50 features (${rounds} rounds of ${reads} reads, timesMs per read)`,

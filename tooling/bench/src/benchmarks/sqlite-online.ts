@@ -14,11 +14,19 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
-import { type FeatureViewSpec, noopLogger, type OnlineRow, type ValueTypeName } from '@larder/core'
+import { type FeatureViewSpec, noopLogger } from '@larder/core'
 import { columnName, quoteIdentifier, sqliteOnlineStore, tableName } from '@larder/sqlite'
 
 import { Digest } from '../digest.js'
-import { key, view } from '../fixtures.js'
+import {
+  key,
+  STATS_FEATURES,
+  stats,
+  statsRows,
+  WIDE_FEATURES,
+  wide,
+  wideRows,
+} from '../fixtures.js'
 import {
   compare,
   latencyExtra,
@@ -29,7 +37,6 @@ import {
 import type { BenchContext, Benchmark, BenchResult } from '../types.js'
 
 const PROJECT = 'bench'
-const T0 = 1_700_000_000_000_000n
 const INT64_MIN = '-9223372036854775808'
 
 /** The statement the store prepares for a write of `features` (kept identical on purpose). */
@@ -58,13 +65,7 @@ function rawDb(path: string): DatabaseSync {
   return db
 }
 
-const stats = view('driver_stats', { conv_rate: 'float32', acc_rate: 'float32', trips: 'int64' })
-const FEATURES = ['conv_rate', 'acc_rate', 'trips']
-const WIDE_FEATURES = Array.from({ length: 50 }, (_, i) => `f${i}`)
-const wide = view(
-  'wide',
-  Object.fromEntries(WIDE_FEATURES.map((f) => [f, 'float64' as ValueTypeName])),
-)
+const FEATURES = STATS_FEATURES
 const READ_ENTITIES = 10_000
 
 /** A fresh file at `path` with the view's table, created by the store (untimed). */
@@ -100,12 +101,7 @@ function tableCheck(path: string) {
 export const subjects: Record<string, SubjectFactory> = {
   write: ({ dir, n, raw }): SubjectRunner => {
     const path = join(dir as string, raw ? 'write-raw.db' : 'write-store.db')
-    const rows: OnlineRow[] = Array.from({ length: n as number }, (_, i) => ({
-      key: key(i),
-      values: [Math.fround((i % 1000) / 1000), Math.fround((i % 997) / 997), BigInt(i)],
-      eventTs: T0 + BigInt(i % 3600) * 1_000_000n,
-      createdTs: null,
-    }))
+    const rows = statsRows(n as number)
     let written = 0
     let store: ReturnType<typeof sqliteOnlineStore> | undefined
     let db: DatabaseSync | undefined
@@ -218,16 +214,7 @@ export default {
       await freshTable(dir, path, wide)
       const store = sqliteOnlineStore({ path })
       store.configure({ project: PROJECT, repoPath: dir, logger: noopLogger })
-      await store.writeBatch(
-        wide,
-        WIDE_FEATURES,
-        Array.from({ length: READ_ENTITIES }, (_, i) => ({
-          key: key(i),
-          values: WIDE_FEATURES.map((_, j) => i + j / 64),
-          eventTs: T0,
-          createdTs: null,
-        })),
-      )
+      await store.writeBatch(wide, WIDE_FEATURES, wideRows(READ_ENTITIES))
       await store.close()
       // 20 short rounds or more (load from other processes falls on both sides alike).
       const rounds = Math.max(20, ctx.runs)
