@@ -871,7 +871,12 @@ describe('safety', () => {
     const s2 = openStore(dir)
     const online = s2.config.onlineStore
     const original = online.read.bind(online)
+    let entered: () => void = () => {}
+    const reading = new Promise<void>((resolve) => {
+      entered = resolve
+    })
     online.read = async (view, keys, features) => {
+      entered()
       await new Promise((r) => setTimeout(r, 500))
       return original(view, keys, features)
     }
@@ -893,7 +898,9 @@ describe('safety', () => {
       entities: { driver_id: [1001] },
       features: ['driver_hourly_stats:conv_rate'],
     })
-    await new Promise((r) => setTimeout(r, 100))
+    // The request is in flight once the store is reading for it (a fixed delay is not
+    // enough on a loaded machine: the request may not have connected yet).
+    await reading
     process.emit('SIGTERM', 'SIGTERM')
     await new Promise((r) => setTimeout(r, 50))
     await expect(fetch(`${srv.url}/health`)).rejects.toThrow()
