@@ -17,7 +17,12 @@ import { fileOfflineStore, fileSource } from '@larder/file'
 import { jsonFormat } from '@larder/formats'
 import { sqliteOnlineStore } from '@larder/sqlite'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { kinesisConnector, kinesisSource } from '../src/index.js'
+import {
+  type KinesisSourceSpec,
+  kinesisConnector,
+  kinesisSource,
+  kinesisSourceKind,
+} from '../src/index.js'
 
 interface Event {
   driver_id: number
@@ -393,5 +398,14 @@ describe('store.ingest from Kinesis (kinesalite)', () => {
       startFrom: { timestamp: '2026-01-01T00:00:00.000Z' },
       deadLetterPath: 'data/dead-letters/trips.jsonl',
     })
+    // The registry holds JSON: a stored spec is checked by the kind as a definition is.
+    const stored = JSON.parse(JSON.stringify(spec)) as KinesisSourceSpec
+    expect(() => kinesisSourceKind.validate(stored)).not.toThrow()
+    expect(() =>
+      kinesisSourceKind.validate({ ...stored, startFrom: 'EARLIEST' as 'LATEST' }),
+    ).toThrow(/startFrom must be 'TRIM_HORIZON', 'LATEST' or \{ timestamp \}, got "EARLIEST"/)
+    expect(() => kinesisSourceKind.validate({ ...stored, region: undefined as never })).toThrow(
+      /region undefined is not an AWS region/,
+    )
   })
 })
