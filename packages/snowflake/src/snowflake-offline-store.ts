@@ -24,7 +24,6 @@ import {
   type ValueTypeName,
 } from '@larder/core'
 import * as arrow from 'apache-arrow'
-import snowflake from 'snowflake-sdk'
 import { snowflakeDialect } from './snowflake-dialect.js'
 import {
   type SnowflakeSourceSpec,
@@ -132,7 +131,7 @@ function bind(value: unknown, type: ValueTypeName): unknown {
   return value
 }
 
-type Connection = ReturnType<typeof snowflake.createConnection>
+type Connection = ReturnType<typeof import('snowflake-sdk').createConnection>
 type Statement = {
   cancel(cb: (err?: unknown) => void): void
   getColumns(): Array<{ getName(): string; getType(): string }> | undefined
@@ -319,6 +318,10 @@ export class SnowflakeOfflineStore extends SqlOfflineStoreBase {
 
   protected async createRunner(): Promise<SnowflakeRunner> {
     const o = this.#options
+    // Loaded on first use: snowflake-sdk starts its cloud-platform detection (metadata
+    // address probes, unless SNOWFLAKE_DISABLE_PLATFORM_DETECTION=true) when it is loaded,
+    // so importing @larder/snowflake alone never reaches the network.
+    const snowflake = (await import('snowflake-sdk')).default
     snowflake.configure({ logLevel: 'OFF' } as never)
     const conn = snowflake.createConnection({
       account: o.account,

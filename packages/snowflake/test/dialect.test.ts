@@ -4,12 +4,12 @@
  * timestamps, hostile identifiers, `:N` binds).
  */
 import { sqlDialectConformance } from '@larder/testing'
-import snowflake from 'snowflake-sdk'
 import { afterAll, beforeAll } from 'vitest'
 import { snowflakeDialect } from '../src/index.js'
 import { useEmulator } from './emulator.js'
 
 const { emulator } = await useEmulator()
+const snowflake = (await import('snowflake-sdk')).default
 snowflake.configure({ logLevel: 'OFF' } as never)
 const conn = snowflake.createConnection({
   accessUrl: emulator.url,

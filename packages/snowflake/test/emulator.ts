@@ -11,8 +11,11 @@ import {
 import { afterAll, expect } from 'vitest'
 import { type SnowflakeOfflineStoreOptions, snowflakeOfflineStore } from '../src/index.js'
 
-// The driver must never probe cloud metadata endpoints from tests.
-process.env.SNOWFLAKE_DISABLE_PLATFORM_DETECTION = 'true'
+// The driver must never probe cloud metadata endpoints from tests: vitest.config.ts sets
+// SNOWFLAKE_DISABLE_PLATFORM_DETECTION before any module loads it; check it did.
+if (process.env.SNOWFLAKE_DISABLE_PLATFORM_DETECTION !== 'true') {
+  throw new Error('SNOWFLAKE_DISABLE_PLATFORM_DETECTION must be true (see vitest.config.ts)')
+}
 
 /**
  * Starts the stand-in for this test file (closed after it) and returns it with a factory of

@@ -141,7 +141,7 @@ describe('Snowflake emulator with snowflake-sdk', () => {
     const generated = await run('SELECT SEQ4() AS i FROM TABLE(GENERATOR(ROWCOUNT => 5000))')
     expect(generated).toHaveLength(5000)
     expect(generated[4999]).toEqual({ I: 4999 })
-  })
+  }, 60_000) // 150k rows in chunks through the driver: seconds, more on a loaded machine
 
   test('errors arrive in Snowflake format with code and sqlState', async () => {
     await expect(run('SELEC 1')).rejects.toMatchObject({
