@@ -6,23 +6,22 @@
  * table names are used in place.
  */
 import {
-  fromArrowType,
+  columnValueTypes,
   LarderError,
   parseTime,
   readColumn,
   relationSql,
+  rowBatches,
   type SourceSchema,
   type SourceSpec,
-  type SqlColumn,
   SqlOfflineStoreBase,
   type SqlQueryOptions,
   type SqlRelation,
   type SqlRunner,
   type SqlRunOptions,
-  toArrowVector,
   type ValueTypeName,
 } from '@larder/core'
-import * as arrow from 'apache-arrow'
+import type * as arrow from 'apache-arrow'
 import {
   createRedshiftDataClient,
   DataApi,
@@ -157,19 +156,7 @@ class RedshiftRunner implements SqlRunner {
   async load(parts: string[], table: arrow.Table, signal?: AbortSignal): Promise<SqlRelation> {
     const d = redshiftDialect
     const fields = table.schema.fields
-    const types = fields.map((f) => {
-      const vt = fromArrowType(f.type)
-      if (!vt) {
-        throw new LarderError(
-          'INVALID_INPUT',
-          `column '${f.name}' has Arrow type ${String(f.type)}, which Larder cannot store`,
-          {
-            component: COMPONENT,
-          },
-        )
-      }
-      return vt
-    })
+    const types = columnValueTypes(table, COMPONENT)
     const target = relationSql({ table: parts }, d)
     const columns = fields.map(
       (f, i) => `${d.quoteIdentifier(f.name)} ${d.typeName(types[i] as ValueTypeName)}`,
@@ -224,14 +211,11 @@ class RedshiftRunner implements SqlRunner {
       const records = page.Records ?? []
       if (records.length === 0 && any) continue
       any = true
-      const vectors: Record<string, arrow.Vector> = {}
-      options.columns.forEach((c: SqlColumn, i) => {
-        vectors[c.name] = toArrowVector(
-          records.map((r) => canonical(r[i] ? fieldValue(r[i]) : null, c.valueType)),
-          c.valueType,
-        )
-      })
-      yield* new arrow.Table(vectors).batches
+      yield* rowBatches(
+        records.map((r) => r.map(fieldValue)),
+        options.columns,
+        canonical,
+      )
     }
   }
 

@@ -7,23 +7,22 @@
  * epoch seconds and nanoseconds (microseconds kept).
  */
 import {
-  fromArrowType,
+  columnValueTypes,
   isoMicros,
   LarderError,
   readColumn,
   relationSql,
+  rowBatches,
   type SourceSchema,
   type SourceSpec,
-  type SqlColumn,
   SqlOfflineStoreBase,
   type SqlQueryOptions,
   type SqlRelation,
   type SqlRunner,
   type SqlRunOptions,
-  toArrowVector,
   type ValueTypeName,
 } from '@larder/core'
-import * as arrow from 'apache-arrow'
+import type * as arrow from 'apache-arrow'
 import { snowflakeDialect } from './snowflake-dialect.js'
 import {
   type SnowflakeSourceSpec,
@@ -194,19 +193,7 @@ class SnowflakeRunner implements SqlRunner {
   async load(parts: string[], table: arrow.Table, signal?: AbortSignal): Promise<SqlRelation> {
     const d = snowflakeDialect
     const fields = table.schema.fields
-    const types = fields.map((f) => {
-      const vt = fromArrowType(f.type)
-      if (!vt) {
-        throw new LarderError(
-          'INVALID_INPUT',
-          `column '${f.name}' has Arrow type ${String(f.type)}, which Larder cannot store`,
-          {
-            component: COMPONENT,
-          },
-        )
-      }
-      return vt
-    })
+    const types = columnValueTypes(table, COMPONENT)
     const target = relationSql({ table: parts }, d)
     const cols = fields.map(
       (f, i) => `${d.quoteIdentifier(f.name)} ${d.typeName(types[i] as ValueTypeName)}`,
@@ -242,18 +229,7 @@ class SnowflakeRunner implements SqlRunner {
     await this.#run(sql, params, options.signal, (rows) => {
       all = rows
     })
-    for (let start = 0; start === 0 || start < all.length; start += BATCH_ROWS) {
-      const slice = all.slice(start, start + BATCH_ROWS)
-      const vectors: Record<string, arrow.Vector> = {}
-      options.columns.forEach((c: SqlColumn, i) => {
-        vectors[c.name] = toArrowVector(
-          slice.map((r) => canonical(r[i], c.valueType)),
-          c.valueType,
-        )
-      })
-      yield* new arrow.Table(vectors).batches
-      if (all.length === 0) return
-    }
+    yield* rowBatches(all, options.columns, canonical, BATCH_ROWS)
   }
 
   async execute(sql: string, params: readonly unknown[], options: SqlRunOptions): Promise<void> {

@@ -4,8 +4,8 @@
  * model for BigQuery, Snowflake and Redshift. Sources are tables or queries of one database.
  */
 import {
+  columnValueTypes,
   elementType,
-  fromArrowType,
   isoMicros,
   LarderError,
   parseRelationName,
@@ -170,15 +170,7 @@ class PostgresRunner implements SqlRunner {
   ): Promise<SqlRelation> {
     const d = postgresDialect
     const fields = table.schema.fields
-    const types = fields.map((f) => {
-      const vt = fromArrowType(f.type)
-      if (!vt)
-        throw new LarderError(
-          'INVALID_INPUT',
-          `column '${f.name}' has Arrow type ${String(f.type)}, which Larder cannot store`,
-        )
-      return vt
-    })
+    const types = columnValueTypes(table)
     const parts = parseRelationName(name)
     const target = relationSql({ table: parts }, d)
     const cols = fields.map(

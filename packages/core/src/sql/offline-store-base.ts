@@ -150,6 +150,25 @@ export function* rowBatches(
 }
 
 /**
+ * The Larder value type of each column of an Arrow table, for a runner creating a table to
+ * upload it into.
+ * @throws LarderError INVALID_INPUT naming a column whose Arrow type Larder cannot store.
+ */
+export function columnValueTypes(table: arrow.Table, component?: string): ValueTypeName[] {
+  return table.schema.fields.map((f) => {
+    const vt = fromArrowType(f.type)
+    if (!vt) {
+      throw new LarderError(
+        'INVALID_INPUT',
+        `column '${f.name}' has Arrow type ${String(f.type)}, which Larder cannot store`,
+        component ? { component } : {},
+      )
+    }
+    return vt
+  })
+}
+
+/**
  * A batch with exactly the given columns and types (by position; names from `columns`).
  * @throws LarderError BACKEND_ERROR when the batch has fewer columns.
  */
